@@ -1,0 +1,3 @@
+from kzoo.cli import main
+
+main()

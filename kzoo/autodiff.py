@@ -1,0 +1,129 @@
+"""How a gradient is taken and applied on each backend: the only backend-specific code in kzoo.
+
+Everything else in kzoo (the adversarial step, the models, the losses) is written in `keras.ops`
+and calls the two functions below:
+
+- `run_train_step(model, step, *args)` adapts Keras's per-backend `train_step` calling
+  convention to one stateful-looking `step(data) -> logs`;
+- `minimize(loss_fn, variables, optimizer, state_variables)` computes `loss_fn()`, takes the
+  gradient of its loss with respect to `variables` only, and lets `optimizer` apply it.
+
+On TensorFlow and torch variables are stateful, so both are thin. JAX is pure: Keras's trainer
+threads the model's state through a jitted `train_step(state, data)`, so `run_train_step` maps
+that state into a `keras.StatelessScope` (reads and writes of variables then go to the scope),
+and `minimize` differentiates a pure function that opens a nested scope. A nested scope does
+not consult the outer one, so every variable `loss_fn` may read is mapped into it explicitly,
+and side updates (batch-normalization statistics, dropout seeds) come back out as auxiliary
+outputs (see ../shared/notes: pitfall 6).
+"""
+
+import keras
+
+BACKEND = keras.backend.backend()
+
+
+def run_train_step(model, step, *args):
+    """Call `step(data)` under Keras's `train_step` convention for the current backend."""
+    if BACKEND != "jax":
+        (data,) = args
+        return step(data)
+    state, data = args
+    groups = _state_groups(model)
+    mapping = [pair for variables, values in zip(groups, state) for pair in zip(variables, values)]
+    with keras.StatelessScope(state_mapping=mapping) as scope:
+        logs = step(data)
+    new_state = tuple([scope.get_current_value(v) for v in variables] for variables in groups)
+    return logs, new_state
+
+
+def _state_groups(model):
+    # The same four lists, in the same order, that keras/src/backend/jax/trainer.py threads.
+    return (
+        model.trainable_variables,
+        model.non_trainable_variables,
+        model.optimizer.variables,
+        model.metrics_variables,
+    )
+
+
+def minimize(loss_fn, variables, optimizer, state_variables):
+    """One gradient step of `optimizer` on `variables` for the loss returned by `loss_fn`.
+
+    Args:
+        loss_fn: a function of no arguments returning `(loss, aux)`: a scalar loss and any
+            structure of tensors to pass back out (for logging). It may read any variable in
+            `state_variables` and update non-trained ones (batch-normalization statistics).
+        variables: the variables to differentiate and update (one player's weights).
+        optimizer: a built Keras optimizer that owns `variables`.
+        state_variables: every variable `loss_fn` may read or update (the whole model's).
+
+    Returns:
+        `(loss, aux)` as computed before the update.
+    """
+    return _MINIMIZE[BACKEND](loss_fn, list(variables), optimizer, list(state_variables))
+
+
+def _minimize_tensorflow(loss_fn, variables, optimizer, state_variables):
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss, aux = loss_fn()
+    grads = tape.gradient(loss, variables)
+    optimizer.apply(grads, variables)
+    return loss, aux
+
+
+def _minimize_torch(loss_fn, variables, optimizer, state_variables):
+    import torch
+
+    loss, aux = loss_fn()
+    # autograd.grad returns gradients for these variables only and leaves every `.grad`
+    # untouched, so the generator's loss does not accumulate into the discriminator's
+    # gradients and no zero_grad() bookkeeping is needed.
+    grads = torch.autograd.grad(loss, [v.value for v in variables], allow_unused=True)
+    with torch.no_grad():
+        optimizer.apply(list(grads), variables)
+    return loss.detach(), _detach(aux)
+
+
+def _detach(tree):
+    return keras.tree.map_structure(lambda t: t.detach() if hasattr(t, "detach") else t, tree)
+
+
+def _minimize_jax(loss_fn, variables, optimizer, state_variables):
+    import jax
+
+    trained = {id(v) for v in variables}
+    others = [v for v in state_variables if id(v) not in trained]
+
+    def pure_loss(values, other_values):
+        mapping = list(zip(variables, values)) + list(zip(others, other_values))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            loss, aux = loss_fn()
+        updated = [scope.get_current_value(v) for v in others]
+        return loss, (aux, updated)
+
+    # Inside run_train_step's scope, `v.value` reads the value the step has so far.
+    values = [v.value for v in variables]
+    other_values = [v.value for v in others]
+    (loss, (aux, updated)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
+        values, other_values
+    )
+    for variable, value in zip(others, updated):
+        if variable.trainable:
+            continue  # the other player's weights are constants here
+        variable.assign(value)
+    optimizer.apply(grads, variables)
+    return loss, aux
+
+
+_MINIMIZE = {
+    "tensorflow": _minimize_tensorflow,
+    "torch": _minimize_torch,
+    "jax": _minimize_jax,
+}
+
+if BACKEND not in _MINIMIZE:
+    raise ImportError(
+        f"kzoo trains on the tensorflow, torch and jax backends; keras is set to {BACKEND!r}"
+    )

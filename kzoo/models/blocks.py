@@ -1,0 +1,97 @@
+"""Network builders shared by the built-in models: MLP and DCGAN-style convolutional players.
+
+Every builder takes `width` (the knob that makes tests run tiny networks) and an optional
+`num_classes`: when given, the network also takes integer class labels, embedded and joined to
+its input (conditioning in both networks, as in Mirza & Osindero 2014).
+"""
+
+import math
+
+import keras
+from keras import layers
+
+# Radford et al. 2016: weights from N(0, 0.02).
+def dcgan_init():
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def _label_input(num_classes, embed_dim):
+    labels = keras.Input(shape=(), dtype="int32", name="labels")
+    embedded = layers.Embedding(num_classes, embed_dim, name="label_embedding")(labels)
+    return labels, embedded
+
+
+def mlp_generator(image_shape, latent_dim, width, num_classes=None, name="generator"):
+    """Noise (and labels) -> Dense(2w, 4w, 8w) with LeakyReLU -> tanh image."""
+    noise = keras.Input(shape=(latent_dim,), name="noise")
+    inputs, x = [noise], noise
+    if num_classes:
+        labels, embedded = _label_input(num_classes, num_classes)
+        inputs.append(labels)
+        x = layers.Concatenate()([x, embedded])
+    for units in (2 * width, 4 * width, 8 * width):
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
+    images = layers.Reshape(image_shape, name="images")(x)
+    return keras.Model(inputs if num_classes else noise, images, name=name)
+
+
+def mlp_discriminator(image_shape, width, dropout, num_classes=None, name="discriminator"):
+    """Image (and labels) -> Dense(4w, 2w) with LeakyReLU and dropout -> one logit."""
+    images = keras.Input(shape=image_shape, name="images")
+    inputs, x = [images], layers.Flatten()(images)
+    if num_classes:
+        labels, embedded = _label_input(num_classes, num_classes)
+        inputs.append(labels)
+        x = layers.Concatenate()([x, embedded])
+    for units in (4 * width, 2 * width):
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+    logits = layers.Dense(1, name="logits")(x)
+    return keras.Model(inputs if num_classes else images, logits, name=name)
+
+
+def conv_generator(image_shape, latent_dim, width, kernel_size=5, name="generator"):
+    """DCGAN generator: project to (h/4, w/4, 4w), then two stride-2 transposed convolutions.
+
+    Batch normalization and ReLU everywhere but the tanh output (Radford et al. 2016); the
+    layout follows the TensorFlow DCGAN tutorial for MNIST.
+    """
+    h, w, c = image_shape
+    noise = keras.Input(shape=(latent_dim,), name="noise")
+    x = layers.Dense((h // 4) * (w // 4) * 4 * width, use_bias=False, kernel_initializer=dcgan_init())(noise)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU()(x)
+    x = layers.Reshape((h // 4, w // 4, 4 * width))(x)
+    for filters, strides in ((2 * width, 1), (width, 2)):
+        x = layers.Conv2DTranspose(
+            filters, kernel_size, strides=strides, padding="same", use_bias=False,
+            kernel_initializer=dcgan_init(),
+        )(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+    images = layers.Conv2DTranspose(
+        c, kernel_size, strides=2, padding="same", activation="tanh",
+        kernel_initializer=dcgan_init(), name="images",
+    )(x)
+    return keras.Model(noise, images, name=name)
+
+
+def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, name="discriminator"):
+    """DCGAN discriminator: two stride-2 convolutions with LeakyReLU(0.2), then one logit.
+
+    No batch normalization on the input layer (Radford et al. 2016).
+    """
+    images = keras.Input(shape=image_shape, name="images")
+    x = layers.Conv2D(width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init())(images)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Conv2D(2 * width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init())(x)
+    if batch_norm:
+        x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Flatten()(x)
+    logits = layers.Dense(1, kernel_initializer=dcgan_init(), name="logits")(x)
+    return keras.Model(images, logits, name=name)

@@ -1,0 +1,32 @@
+import keras
+from keras import ops
+
+from kzoo.models.dcgan import DCGAN
+
+
+class WGAN(DCGAN):
+    """Wasserstein GAN: a weight-clipped critic, several critic steps per generator step.
+
+    DCGAN networks; the critic's output is a score, not a logit. Five critic updates per
+    generator update (each on the same real batch with fresh noise), weights clipped to
+    [-0.01, 0.01], RMSprop(5e-5), as in the paper.
+    """
+
+    paper = "Arjovsky et al. 2017, Wasserstein GAN (arXiv:1701.07875)"
+    hyperparameters = {"d_steps": 5, "clip_value": 0.01, "learning_rate": 5e-5}
+
+    def default_optimizers(self):
+        return (
+            keras.optimizers.RMSprop(self.learning_rate),
+            keras.optimizers.RMSprop(self.learning_rate),
+        )
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(fake_logits) - ops.mean(real_logits)
+
+    def generator_loss(self, fake_logits):
+        return -ops.mean(fake_logits)
+
+    def after_discriminator_step(self):
+        for variable in self.discriminator.trainable_variables:
+            variable.assign(ops.clip(variable, -self.clip_value, self.clip_value))
