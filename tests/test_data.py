@@ -1,0 +1,402 @@
+"""kzoo.data: the embedded dataset, .npz files, image folders, and one-line errors. No network."""
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kzoo import data
+from kzoo.errors import DatasetError
+
+
+def one_line(excinfo):
+    message = str(excinfo.value)
+    assert "\n" not in message
+    return message
+
+
+# --------------------------------------------------------------------------- embedded mnist-5k
+
+
+@pytest.fixture(scope="module")
+def mnist5k():
+    return data.load("mnist-5k")
+
+
+def test_mnist_5k_shape_range_labels(mnist5k):
+    x, y = mnist5k
+    assert x.shape == (5000, 28, 28, 1)
+    assert x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert y.shape == (5000,) and y.dtype == np.int32
+    assert sorted(set(y.tolist())) == list(range(10))
+    assert np.bincount(y).tolist() == [500] * 10
+
+
+def test_default_is_mnist_5k(mnist5k):
+    x, y = data.load()
+    np.testing.assert_array_equal(x, mnist5k[0])
+    np.testing.assert_array_equal(y, mnist5k[1])
+    assert data.DEFAULT == "mnist-5k" == data.DATASETS[0]
+    assert set(data.DATASETS) == {"mnist-5k", "mnist", "fashion_mnist", "cifar10"}
+
+
+def test_names_are_case_and_dash_insensitive():
+    assert data.describe("MNIST_5K") == "mnist-5k"
+    assert data.describe("fashion-mnist") == "fashion_mnist"
+    assert data.describe("cifar-10") == "cifar10"
+    assert data.describe(None) == "mnist-5k"
+
+
+def test_data_module_does_not_import_keras():
+    source = open(data.__file__, encoding="utf-8").read()
+    top_level = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert not any("keras" in line for line in top_level)
+
+
+# --------------------------------------------------------------------------- keras.datasets, offline
+
+
+def test_keras_dataset_offline_raises_dataset_error(monkeypatch):
+    import keras
+
+    def no_network(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: [Errno -3]\nTemporary failure")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    with pytest.raises(DatasetError) as excinfo:
+        data.load("mnist")
+    message = one_line(excinfo)
+    assert "mnist-5k" in message
+    assert ".npz" in message and "folder" in message and "subfolder per class" in message
+    assert "URL fetch failure" in message
+
+
+def test_keras_dataset_returns_train_split(monkeypatch):
+    import keras
+
+    def fake_cifar():
+        x_train = np.zeros((4, 32, 32, 3), np.uint8)
+        x_train[1] = 255
+        y_train = np.arange(4, dtype=np.uint8).reshape(4, 1)  # cifar10 labels come as (n, 1)
+        return (x_train, y_train), (np.zeros((2, 32, 32, 3), np.uint8), np.zeros((2, 1), np.uint8))
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", fake_cifar)
+    x, y = data.load("cifar10")
+    assert x.shape == (4, 32, 32, 3) and x.dtype == np.float32
+    assert x[0].max() == -1.0 and x[1].min() == 1.0
+    assert y.tolist() == [0, 1, 2, 3] and y.dtype == np.int32
+
+
+# --------------------------------------------------------------------------- .npz files
+
+
+def test_npz_uint8_grayscale_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, size=(6, 8, 8), dtype=np.uint8)
+    x[0, 0, 0], x[0, 0, 1] = 0, 255
+    y = np.array([0, 1, 2, 0, 1, 2], np.int64)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x, y=y)
+    got_x, got_y = data.load(str(path))
+    assert got_x.shape == (6, 8, 8, 1) and got_x.dtype == np.float32
+    np.testing.assert_allclose(got_x[..., 0], x / 127.5 - 1.0, atol=1e-6)
+    assert got_x[0, 0, 0, 0] == -1.0 and got_x[0, 0, 1, 0] == 1.0
+    assert got_y.tolist() == y.tolist() and got_y.dtype == np.int32
+
+
+def test_npz_float01_rgb_round_trip_pathlike_no_labels(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.random((5, 4, 6, 3)).astype(np.float64)
+    x[0, 0, 0] = [0.0, 0.5, 1.0]
+    path = tmp_path / "rgb.npz"
+    np.savez_compressed(path, x=x)
+    got_x, got_y = data.load(path)  # a pathlib.Path works too
+    assert got_y is None
+    assert got_x.shape == (5, 4, 6, 3) and got_x.dtype == np.float32
+    np.testing.assert_allclose(got_x, x * 2 - 1, atol=1e-6)
+    np.testing.assert_allclose(got_x[0, 0, 0], [-1.0, 0.0, 1.0])
+
+
+def test_npz_float_minus1_1_kept_and_float_255_scaled(tmp_path):
+    x = np.linspace(-1, 1, 2 * 3 * 3).reshape(2, 3, 3, 1).astype(np.float32)
+    np.savez(tmp_path / "a.npz", x=x, y=np.array([[3], [4]]))  # y as (n, 1) is flattened
+    got_x, got_y = data.load(str(tmp_path / "a.npz"))
+    np.testing.assert_allclose(got_x, x)
+    assert got_y.tolist() == [3, 4]
+
+    x255 = np.array([0.0, 127.5, 255.0], np.float32).reshape(1, 1, 3)
+    np.savez(tmp_path / "b.npz", x=x255)
+    got_x, _ = data.load(str(tmp_path / "b.npz"))
+    np.testing.assert_allclose(got_x.ravel(), [-1.0, 0.0, 1.0])
+
+
+def test_load_does_not_modify_callers_array_copy(tmp_path):
+    x = np.full((1, 2, 2), 0.5, np.float32)
+    np.savez(tmp_path / "c.npz", x=x)
+    got, _ = data.load(str(tmp_path / "c.npz"))
+    got[...] = 7
+    again, _ = data.load(str(tmp_path / "c.npz"))
+    assert again.max() == 0.0
+
+
+def test_describe_path_is_absolute(tmp_path, monkeypatch):
+    np.savez(tmp_path / "d.npz", x=np.zeros((1, 2, 2), np.uint8))
+    monkeypatch.chdir(tmp_path)
+    assert data.describe("d.npz") == str(tmp_path.resolve() / "d.npz")
+
+
+# --------------------------------------------------------------------------- image folders
+
+
+def _save(path, array, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array, mode=mode).save(path)
+
+
+def test_folder_with_class_subfolders_rgb(tmp_path):
+    red = np.zeros((5, 7, 3), np.uint8)
+    red[..., 0] = 255
+    blue = np.zeros((5, 7, 3), np.uint8)
+    blue[..., 2] = 255
+    _save(tmp_path / "cats" / "a.png", red)
+    _save(tmp_path / "cats" / "b.png", red)
+    _save(tmp_path / "dogs" / "c.png", blue)
+    _save(tmp_path / "dogs" / "nested" / "d.png", blue)  # found at any depth inside a class folder
+    (tmp_path / "dogs" / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden").mkdir()  # hidden folders are not classes
+    x, y = data.load(str(tmp_path))
+    assert x.shape == (4, 5, 7, 3) and x.dtype == np.float32  # height 5, width 7
+    assert y.tolist() == [0, 0, 1, 1] and y.dtype == np.int32  # cats < dogs
+    np.testing.assert_array_equal(x[0, 0, 0], [1.0, -1.0, -1.0])
+    np.testing.assert_array_equal(x[3, 0, 0], [-1.0, -1.0, 1.0])
+
+
+def test_folder_of_loose_grayscale_images(tmp_path):
+    _save(tmp_path / "1.png", np.full((4, 4), 255, np.uint8))
+    _save(tmp_path / "2.bmp", np.zeros((4, 4), np.uint8))
+    x, y = data.load(str(tmp_path))
+    assert y is None
+    assert x.shape == (2, 4, 4, 1)
+    assert x[0].min() == 1.0 and x[1].max() == -1.0
+
+
+def test_folder_mixing_gray_and_colour_gives_3_channels(tmp_path):
+    _save(tmp_path / "a.png", np.full((3, 3), 255, np.uint8))
+    rgba = np.zeros((3, 3, 4), np.uint8)
+    rgba[..., 1] = 255
+    rgba[..., 3] = 255
+    _save(tmp_path / "b.png", rgba, mode="RGBA")
+    Image.fromarray(np.zeros((3, 3), np.uint8)).convert("P").save(tmp_path / "c.gif")
+    x, _ = data.load(str(tmp_path))
+    assert x.shape == (3, 3, 3, 3)
+    np.testing.assert_array_equal(x[0, 0, 0], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(x[1, 0, 0], [-1.0, 1.0, -1.0])
+    np.testing.assert_array_equal(x[2, 0, 0], [-1.0, -1.0, -1.0])
+
+
+# --------------------------------------------------------------------------- malformed input
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(tmp_path / "nope.npz"))
+    message = one_line(excinfo)
+    assert "no such file or folder" in message and "nope.npz" in message
+
+
+def test_unknown_name_suggests_nearest():
+    with pytest.raises(DatasetError) as excinfo:
+        data.load("mnsit")
+    message = one_line(excinfo)
+    assert "unknown dataset 'mnsit'" in message
+    assert "did you mean 'mnist'" in message
+    assert "mnist-5k" in message and "cifar10" in message
+
+    with pytest.raises(DatasetError) as excinfo:
+        data.load("cifar100")
+    assert "did you mean 'cifar10'" in one_line(excinfo)
+
+
+def test_unknown_name_without_close_match():
+    with pytest.raises(DatasetError) as excinfo:
+        data.load("zzzzqqqq")
+    message = one_line(excinfo)
+    assert "unknown dataset" in message and "did you mean" not in message
+
+
+def test_file_that_is_not_npz(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text("1,2,3\n")
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(path))
+    assert "is not an .npz file" in one_line(excinfo)
+
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.zeros((2, 3, 3)))
+    with pytest.raises(DatasetError, match="is not an .npz file"):
+        data.load(str(npy))
+
+
+def test_npz_without_x(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, images=np.zeros((2, 3, 3)), y=np.zeros(2))
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(path))
+    message = one_line(excinfo)
+    assert "no array named x" in message and "images" in message
+
+
+@pytest.mark.parametrize("shape", [(10,), (4, 28 * 28), (2, 3, 4, 4, 1)])
+def test_npz_wrong_number_of_dimensions(tmp_path, shape):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros(shape, np.uint8))
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(path))
+    message = one_line(excinfo)
+    assert f"{len(shape)} dimensions" in message and "(N, H, W) or (N, H, W, C)" in message
+
+
+def test_npz_bad_channel_count(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((2, 8, 8, 4), np.uint8))
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(path))
+    assert "4 channels" in one_line(excinfo) and "expected 1 (grayscale) or 3 (RGB)" in str(excinfo.value)
+
+    np.savez(path, x=np.zeros((2, 3, 8, 8), np.uint8))  # channels first
+    with pytest.raises(DatasetError, match="channels-first"):
+        data.load(str(path))
+
+
+def test_npz_label_length_mismatch(tmp_path):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((3, 4, 4), np.uint8), y=np.zeros(5, np.int64))
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(path))
+    assert "y has 5 labels but x has 3 images" in one_line(excinfo)
+
+
+@pytest.mark.parametrize(
+    "y, expected",
+    [
+        (np.zeros((3, 10)), "one integer label per image"),  # one-hot
+        (np.array([0.0, 1.5, 2.0]), "non-integer"),
+        (np.array([0, -1, 2]), "negative"),
+    ],
+)
+def test_npz_bad_labels(tmp_path, y, expected):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=np.zeros((3, 4, 4), np.uint8), y=y)
+    with pytest.raises(DatasetError, match=expected):
+        data.load(str(path))
+
+
+@pytest.mark.parametrize(
+    "x, expected",
+    [
+        (np.full((2, 3, 3), 300, np.int32), "integer pixels run from 300 to 300; expected 0-255"),
+        (np.full((2, 3, 3), 1000.0), "float pixels run from 1000 to 1000"),
+        (np.array([[[np.nan]]]), "NaN"),
+        (np.zeros((0, 3, 3), np.uint8), "holds no images"),
+        (np.array([[["a"]]]), "dtype"),
+    ],
+)
+def test_npz_bad_pixels(tmp_path, x, expected):
+    path = tmp_path / "d.npz"
+    np.savez(path, x=x)
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(path))
+    assert expected in one_line(excinfo)
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "readme.txt").write_text("no images here")
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(tmp_path))
+    message = one_line(excinfo)
+    assert "holds no images" in message and ".png" in message
+
+
+def test_empty_class_folder(tmp_path):
+    _save(tmp_path / "a" / "1.png", np.zeros((2, 2), np.uint8))
+    (tmp_path / "b").mkdir()
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(tmp_path))
+    assert "class folder" in one_line(excinfo) and "holds no images" in str(excinfo.value)
+
+
+def test_folder_mixing_images_and_subfolders(tmp_path):
+    _save(tmp_path / "loose.png", np.zeros((2, 2), np.uint8))
+    _save(tmp_path / "a" / "1.png", np.zeros((2, 2), np.uint8))
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(tmp_path))
+    assert "mixes images" in one_line(excinfo)
+
+
+def test_folder_with_images_of_different_sizes(tmp_path):
+    _save(tmp_path / "a.png", np.zeros((28, 28), np.uint8))
+    _save(tmp_path / "b.png", np.zeros((32, 30), np.uint8))
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(tmp_path))
+    message = one_line(excinfo)
+    assert "b.png is 30x32" in message and "a.png is 28x28" in message
+
+
+def test_unreadable_image(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not a png at all")
+    with pytest.raises(DatasetError) as excinfo:
+        data.load(str(tmp_path))
+    assert "could not read image" in one_line(excinfo) and "broken.png" in str(excinfo.value)
+
+
+def test_wrong_spec_type():
+    with pytest.raises(DatasetError, match="not int"):
+        data.load(42)
+
+
+# --------------------------------------------------------------------------- check_fits
+
+
+def test_check_fits_accepts_matching_shape(mnist5k):
+    x, y = mnist5k
+    data.check_fits(x, (28, 28, 1))
+    data.check_fits(x, [28, 28, 1], y=y, num_classes=10)
+
+
+def test_check_fits_rejects_other_shape():
+    x = np.zeros((2, 32, 32, 3), np.float32)
+    with pytest.raises(DatasetError) as excinfo:
+        data.check_fits(x, (28, 28, 1))
+    message = one_line(excinfo)
+    assert "images are 32x32x3 but the model takes 28x28x1" in message
+    assert "image_shape=32,32,3" in message
+
+
+def test_check_fits_labels():
+    x = np.zeros((2, 4, 4, 1), np.float32)
+    with pytest.raises(DatasetError, match="needs labels"):
+        data.check_fits(x, (4, 4, 1), y=None, num_classes=10)
+    with pytest.raises(DatasetError, match="num_classes=12"):
+        data.check_fits(x, (4, 4, 1), y=np.array([0, 11]), num_classes=10)
+    with pytest.raises(DatasetError, match="expected a batch"):
+        data.check_fits(np.zeros((4, 4, 1)), (4, 4, 1))
+
+
+def test_importing_data_does_not_load_keras():
+    import subprocess
+
+    code = "import sys, kzoo.data; print('keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
+    assert out.stdout.strip() == "False"
+
+
+def _env():
+    """The environment for a child Python that imports this checkout of kzoo."""
+    import kzoo
+
+    root = str(Path(kzoo.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
