@@ -336,6 +336,15 @@ class AdversarialModel(keras.Model):
     def from_config(cls, config):
         return cls(**config)
 
+    # Keras saves no seed-generator state; without this a resumed run would replay the noise
+    # sequence of its first epochs. (The model has no weights of its own: the networks do.)
+    def save_own_variables(self, store):
+        store["noise_seed"] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        if "noise_seed" in store:
+            self.seed_generator.state.assign(store["noise_seed"])
+
     def get_compile_config(self):
         if not self.compiled:
             return {}

@@ -1,0 +1,46 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+# Tiny networks and few steps keep the suite fast: every built-in model takes `width`.
+# WGAN's paper learning rate (5e-5) on a clipped tiny critic moves some weights by less than
+# float32 resolves (1.0 + 5e-8 == 1.0), so tiny WGANs train at 1e-3.
+TINY = {
+    "gan": {"width": 4},
+    "cgan": {"width": 4},
+    "dcgan": {"width": 2},
+    "wgan": {"width": 2, "learning_rate": 1e-3},
+    "lsgan": {"width": 2},
+}
+BUILTINS = tuple(TINY)
+
+
+def backend_name():
+    import keras
+
+    return keras.backend.backend()
+
+
+@pytest.fixture
+def tiny_mnist():
+    """32 real digits (from the embedded dataset), shuffled, with labels."""
+    from kzoo import data
+
+    x, y = data.load("mnist-5k")
+    idx = np.random.default_rng(0).permutation(len(x))[:32]
+    return x[idx], y[idx]
+
+
+def run_python(code, backend, timeout=300, cwd=None):
+    """Run `code` in a fresh interpreter on `backend`; return its stdout (raise on failure)."""
+    import subprocess
+
+    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"{backend} subprocess failed:\n{result.stderr[-3000:]}")
+    return result.stdout

@@ -1,0 +1,195 @@
+"""The shared adversarial train_step, on whichever backend KERAS_BACKEND selects (one tox env each)."""
+
+import keras
+import numpy as np
+import pytest
+from conftest import BUILTINS, TINY, backend_name
+from keras import ops
+
+import kzoo
+from kzoo.errors import HyperparameterError
+from kzoo.models import DCGAN, WGAN
+
+BATCH = 8
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    keras.utils.set_random_seed(1)
+
+
+def snapshot(variables):
+    return [np.array(v.numpy(), copy=True) for v in variables]
+
+
+def changed(before, variables):
+    """Names of the variables whose value differs from the snapshot."""
+    return [v.path for b, v in zip(before, variables) if not np.array_equal(b, v.numpy())]
+
+
+def train_and_check(model, x, y, steps=2, epochs=1, **compile_kwargs):
+    """Train `steps` x `epochs` batches and check that everything that must move, moved."""
+    model.compile(**compile_kwargs)
+    g_vars = model.generator.trainable_variables
+    d_vars = model.discriminator.trainable_variables
+    g0, d0 = snapshot(g_vars), snapshot(d_vars)
+    opt0 = snapshot(model.d_optimizer.variables + model.g_optimizer.variables)
+    seed0 = np.array(model.seed_generator.state.numpy(), copy=True)
+
+    history = model.fit(x[: steps * BATCH], y[: steps * BATCH] if model.conditional else None,
+                        batch_size=BATCH, epochs=epochs, verbose=0, shuffle=False)
+
+    total = steps * epochs
+    assert set(history.history) >= {"d_loss", "g_loss"}
+    for key in ("d_loss", "g_loss"):
+        assert len(history.history[key]) == epochs
+        assert np.all(np.isfinite(history.history[key])), history.history
+    # Every weight of both players moved.
+    assert changed(g0, g_vars) == [v.path for v in g_vars]
+    # Losses linear in the logits (Wasserstein; hinge while every logit is inside the margin,
+    # as at initialization) give the output bias a gradient of exactly zero: E[1] - E[1].
+    linear = isinstance(model, (WGAN, HingeDCGAN))
+    frozen = {"logits/bias"} if linear else set()
+    assert changed(d0, d_vars) == [v.path for v in d_vars if v.path not in frozen]
+    # Both optimizers stepped: d_steps discriminator updates per generator update.
+    assert int(model.d_optimizer.iterations.numpy()) == total * model.d_steps
+    assert int(model.g_optimizer.iterations.numpy()) == total
+    assert int(model.optimizer.iterations.numpy()) == total
+    slots_changed = changed(opt0, model.d_optimizer.variables + model.g_optimizer.variables)
+    assert len(slots_changed) > 2, "optimizer slots (moments) did not move"
+    # The noise seed advanced once per draw: d_steps + 1 draws per step, so noise differs.
+    advance = np.asarray(model.seed_generator.state.numpy()) - seed0
+    assert advance.tolist() == [0, total * (model.d_steps + 1)]
+    return history
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_each_builtin_trains(name, tiny_mnist):
+    x, y = tiny_mnist
+    model = kzoo.create_model(name, seed=3, **TINY[name])
+    batch_norm = [v for v in model.non_trainable_variables if "moving_" in v.path]
+    bn0 = snapshot(batch_norm)
+    train_and_check(model, x, y)
+    if name in ("dcgan", "wgan", "lsgan"):
+        assert batch_norm, "DCGAN-style models use batch normalization"
+        assert changed(bn0, batch_norm) == [v.path for v in batch_norm]
+
+
+@pytest.mark.parametrize("mode", ["eager", "graph", "compiled"])
+def test_eager_and_compiled_steps(mode, tiny_mnist):
+    """The same step runs eagerly, traced, and compiled on every backend.
+
+    "compiled" is jit_compile=True: XLA on TensorFlow and JAX, torch.compile on torch (slow to
+    compile on a CPU, so not kzoo's default there: Keras's "auto" leaves torch eager).
+    """
+    x, y = tiny_mnist
+    kwargs = {"eager": {"run_eagerly": True}, "graph": {"jit_compile": False}, "compiled": {"jit_compile": True}}
+    model = DCGAN(width=2, seed=1)
+    train_and_check(model, x, y, **kwargs[mode])
+
+
+def test_two_epochs_accumulate_counts(tiny_mnist):
+    x, y = tiny_mnist
+    model = kzoo.create_model("wgan", **TINY["wgan"], d_steps=3)
+    train_and_check(model, x, y, steps=2, epochs=2)
+
+
+def test_wgan_clips_critic_weights(tiny_mnist):
+    x, _ = tiny_mnist
+    model = kzoo.create_model("wgan", width=2, clip_value=0.005)
+    model.compile()
+    model.fit(x[:16], batch_size=8, epochs=1, verbose=0)
+    for v in model.discriminator.trainable_variables:
+        assert float(np.abs(v.numpy()).max()) <= 0.005 + 1e-7, v.path
+
+
+class HingeDCGAN(DCGAN):
+    """A third-party variant: it overrides only the two public loss hooks."""
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))
+
+    def generator_loss(self, fake_logits):
+        return -ops.mean(fake_logits)
+
+
+def test_subclass_overriding_only_loss_hooks_trains(tiny_mnist):
+    x, y = tiny_mnist
+    model = HingeDCGAN(width=2)
+    history = train_and_check(model, x, y)
+    # The hooks really were used: the hinge loss is non-negative for D, unlike BCE's shape.
+    real = model.discriminator(x[:8], training=False)
+    fake = model.discriminator(model.generate(np.zeros((8, model.latent_dim))), training=False)
+    expected = float(model.discriminator_loss(real, fake))
+    assert expected >= 0.0 and np.isfinite(history.history["d_loss"][0])
+
+
+def test_conditional_model_needs_labels(tiny_mnist):
+    x, _ = tiny_mnist
+    model = kzoo.create_model("cgan", width=4)
+    with pytest.raises(ValueError, match="conditional"):
+        model.fit(x[:8], batch_size=8, verbose=0)
+
+
+def test_conditional_generation_follows_labels():
+    model = kzoo.create_model("cgan", width=4, seed=0)
+    noise = np.random.default_rng(0).standard_normal((2, model.latent_dim)).astype("float32")
+    a = model.generate(noise, labels=[1, 1])
+    b = model.generate(noise, labels=[2, 2])
+    assert a.shape == (2, 28, 28, 1) and not np.allclose(a, b)
+
+
+def test_hyperparameters_are_checked():
+    with pytest.raises(HyperparameterError, match="no hyperparameter 'widht'"):
+        DCGAN(widht=3)
+    with pytest.raises(HyperparameterError, match="multiples of 4"):
+        DCGAN(image_shape=(30, 30, 1), width=2)
+    with pytest.raises(HyperparameterError, match="1 or 3 channels"):
+        DCGAN(image_shape=(28, 28, 2), width=2)
+
+
+def test_rgb_images_of_another_size(tmp_path):
+    model = DCGAN(image_shape=(16, 24, 3), width=2)
+    model.compile()
+    x = np.random.default_rng(0).uniform(-1, 1, (16, 16, 24, 3)).astype("float32")
+    history = model.fit(x, batch_size=8, verbose=0)
+    assert np.isfinite(history.history["g_loss"][0])
+    assert model.sample(3, seed=0).shape == (3, 16, 24, 3)
+
+
+def test_sample_is_deterministic_and_in_range():
+    model = kzoo.create_model("dcgan", width=2)
+    a, b = model.sample(5, seed=7), model.sample(5, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert a.min() >= -1.0 and a.max() <= 1.0
+    assert not np.array_equal(a, model.sample(5, seed=8))
+
+
+def test_save_and_resume_on_same_backend(tmp_path, tiny_mnist):
+    x, y = tiny_mnist
+    model = kzoo.create_model("dcgan", width=2, seed=5)
+    model.compile()
+    model.fit(x[:16], batch_size=8, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    restored = kzoo.load_model(path)
+    assert type(restored) is DCGAN and restored.hyperparameter_values == model.hyperparameter_values
+    np.testing.assert_allclose(restored.sample(4, seed=1), model.sample(4, seed=1), atol=1e-6)
+    for a, b in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(a.numpy()), np.asarray(b.numpy()), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(model.seed_generator.state.numpy(), restored.seed_generator.state.numpy())
+    # Training resumes where it stopped: counters continue, nothing restarts from zero.
+    restored.fit(x[:16], batch_size=8, verbose=0)
+    assert int(restored.g_optimizer.iterations.numpy()) == 4
+    assert int(restored.d_optimizer.iterations.numpy()) == 4
+
+
+def test_saved_subclass_reloads(tmp_path, tiny_mnist):
+    x, _ = tiny_mnist
+    model = HingeDCGAN(width=2)
+    model.compile()
+    model.fit(x[:8], batch_size=8, verbose=0)
+    model.save(tmp_path / "h.keras")
+    restored = kzoo.load_model(tmp_path / "h.keras")
+    assert type(restored) is HingeDCGAN
+    np.testing.assert_allclose(restored.sample(2), model.sample(2), atol=1e-6)
