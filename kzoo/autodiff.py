@@ -127,3 +127,33 @@ if BACKEND not in _MINIMIZE:
     raise ImportError(
         f"kzoo trains on the tensorflow, torch and jax backends; keras is set to {BACKEND!r}"
     )
+
+
+def set_seed(seed):
+    """Seed Python, numpy and Keras (weight initializers) for a reproducible run.
+
+    `keras.utils.set_random_seed` also seeds TensorFlow whenever it is installed, which imports
+    it (3-5 s) even on torch or JAX; here TensorFlow is seeded only when it is the backend.
+    """
+    if BACKEND == "tensorflow":
+        keras.utils.set_random_seed(seed)
+        return
+    import random
+
+    import numpy as np
+
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:  # private names moved: pay for the TensorFlow import instead
+        keras.utils.set_random_seed(seed)
+        return
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if BACKEND == "torch":
+        import torch
+
+        torch.manual_seed(seed)

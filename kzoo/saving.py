@@ -16,6 +16,7 @@ import keras
 from kzoo.errors import RunError
 
 CHECKPOINT_NAME = "model.keras"
+INFO_NAME = "kzoo.json"
 
 
 def resolve_checkpoint(path):
@@ -39,6 +40,18 @@ def read_model_config(path):
     return config
 
 
+def read_checkpoint_info(path):
+    """The `info` stored by `save_model_atomically` ({} for a plain `model.save` file)."""
+    path = resolve_checkpoint(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if INFO_NAME not in archive.namelist():
+                return {}
+            return json.loads(archive.read(INFO_NAME))
+    except (zipfile.BadZipFile, json.JSONDecodeError, OSError) as error:
+        raise RunError(f"{path} is not a readable .keras file ({type(error).__name__}: {error})") from None
+
+
 def load_model(path, compile=True):
     """Load a kzoo model saved with `model.save(...)` (on this or any other backend).
 
@@ -54,14 +67,21 @@ def load_model(path, compile=True):
         raise RunError(f"could not load {path}: {_first_line(error)}") from error
 
 
-def save_model_atomically(model, path):
-    """Save to a temporary file beside `path`, then rename: a crash never leaves half a file."""
+def save_model_atomically(model, path, info=None):
+    """Save to a temporary file beside `path`, then rename: a crash never leaves half a file.
+
+    `info` (a JSON-able dict, e.g. the number of epochs trained) is stored inside the same
+    file as `kzoo.json`, so it can never disagree with the weights it describes.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".keras", dir=path.parent)
     os.close(fd)
     try:
         model.save(tmp)
+        if info is not None:
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(INFO_NAME, json.dumps(info))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

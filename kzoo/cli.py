@@ -1,0 +1,248 @@
+"""The `kzoo` command line (also `python -m kzoo`).
+
+Listing, `info` and `--help` never import keras (2-6 s): commands that need a model choose the
+backend first (`--backend`, no environment variable needed) and import keras only then.
+A mistake of the user's prints one line and exits non-zero; it never shows a traceback.
+"""
+
+import ast
+import json
+import logging
+import sys
+
+import click
+
+from kzoo import __version__, backends, registry
+from kzoo.errors import KzooError
+
+BACKEND_HELP = "tensorflow, torch or jax (default: $KERAS_BACKEND, else keras.json, else the first installed)."
+
+
+class KzooGroup(click.Group):
+    """Turns kzoo's user errors into one-line messages, and Ctrl-C into a short note."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KzooError as error:
+            raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=KzooGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kzoo")
+@click.option("--strict-plugins", is_flag=True, envvar=registry.STRICT_ENV,
+              help=f"Fail on any broken or conflicting plugin instead of skipping it (also ${registry.STRICT_ENV}=1).")
+def main(strict_plugins):
+    """kzoo: GANs written once in Keras 3, trained on TensorFlow, PyTorch or JAX.
+
+    \b
+      kzoo list                         the models, built-in and from plugins
+      kzoo info dcgan                   a model's paper and hyperparameters
+      kzoo train dcgan --backend jax    train on the embedded MNIST digits
+      kzoo sample runs/dcgan-...        an image grid from a run
+      kzoo evaluate runs/dcgan-...      quality metrics of a run
+    """
+    # `kzoo list` reports broken plugins itself; elsewhere they are noise unless asked for.
+    logging.getLogger("kzoo.registry").setLevel(logging.ERROR)
+    if strict_plugins:
+        registry.set_strict(True)
+
+
+# ----------------------------------------------------------------------------- list, info
+@main.command("list")
+@click.argument("pattern", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(pattern, as_json):
+    """List the models (PATTERN takes wildcards: 'dc*', '*gan').
+
+    Broken plugins are listed apart with their error; they never stop the others.
+    """
+    names = set(registry.list_models(pattern))
+    entries = [e for e in registry.entries() if e.name in names]
+    problems = registry.problems()
+    if as_json:
+        click.echo(json.dumps({
+            "models": [
+                {"name": e.name, "origin": e.origin, "distribution": e.distribution, "version": e.version,
+                 "description": e.description, "paper": e.paper, "conditional": e.conditional}
+                for e in entries
+            ],
+            "problems": [
+                {"name": p.name, "distribution": p.distribution, "version": p.version, "error": p.report()}
+                for p in problems
+            ],
+        }, indent=2))
+        return
+    rows = [(e.name, "built-in" if e.builtin else e.source, e.description or "") for e in entries]
+    if rows:
+        _table(("NAME", "FROM", "DESCRIPTION"), rows)
+    else:
+        click.echo(f"no model matches {pattern!r}" if pattern else "no models are installed")
+    if problems:
+        click.echo("\nskipped (broken plugins):")
+        for line in dict.fromkeys(p.report() for p in problems):
+            click.echo(f"  {line}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info(name, as_json):
+    """Describe model NAME: paper, hyperparameters and their defaults."""
+    details = registry.model_info(name)
+    if as_json:
+        click.echo(json.dumps(details, indent=2, default=str))
+        return
+    click.echo(f"{details['name']}: {details['description'] or ''}")
+    click.echo(f"  from:        {details['origin']} ({details['distribution']} {details['version']})")
+    click.echo(f"  paper:       {details['paper'] or '-'}")
+    click.echo(f"  conditional: {'yes (train on labelled data)' if details['conditional'] else 'no'}")
+    click.echo("  hyperparameters (kzoo train --set NAME=VALUE):")
+    width = max(len(k) for k in details["hyperparameters"])
+    for key, value in details["hyperparameters"].items():
+        click.echo(f"    {key:<{width}}  {value!r}")
+
+
+# ---------------------------------------------------------------------------------- train
+def _parse_sets(values):
+    """['d_steps=5', 'image_shape=32,32,3'] -> {'d_steps': 5, 'image_shape': (32, 32, 3)}."""
+    parsed = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
+        try:
+            value = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError):
+            value = raw.strip()  # a bare word: a string
+        parsed[key.strip()] = value
+    return parsed
+
+
+@main.command()
+@click.argument("name", required=False)
+@click.option("--backend", "-b", help=BACKEND_HELP)
+@click.option("--dataset", "-d", help="mnist-5k (embedded, default), mnist, fashion_mnist, cifar10, "
+              "an .npz file (x, optional y) or a folder of images (one subfolder per class).")
+@click.option("--epochs", "-e", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Epochs to train; with --resume, epochs to train beyond those done.")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch (default: one pass over the data).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 64; a resumed run keeps its own).")
+@click.option("--latent-dim", type=click.IntRange(min=1), help="Noise size (default: the model's).")
+@click.option("--seed", type=int, help="Seed for weights, noise and shuffling (default: random, recorded in config.json).")
+@click.option("--out", "-o", type=click.Path(file_okay=False), help="Run directory (default: runs/<model>-<timestamp>).")
+@click.option("--resume", type=click.Path(exists=True, file_okay=False),
+              help="Continue the run in this directory from its last checkpoint, optimizer state included.")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+              help="A model hyperparameter (repeatable), e.g. --set d_steps=5 --set width=32; see kzoo info NAME.")
+@click.option("--samples", type=click.IntRange(min=1), default=64, show_default=True, help="Images in each epoch's sample grid.")
+@click.option("--evaluate/--no-evaluate", default=False, show_default=True,
+              help="Compute the digit-evaluator metrics after every epoch (28x28x1 models) into history.csv.")
+def train(name, backend, dataset, epochs, steps_per_epoch, batch_size, latent_dim, seed, out, resume, sets,
+          samples, evaluate):
+    """Train model NAME, or continue a run with --resume.
+
+    Writes to the run directory: model.keras after every epoch (atomically: a crash or
+    Ctrl-C leaves the last good one), samples/epoch_NNN.png, history.csv, losses.png and
+    config.json. --resume RUN --epochs N trains N more epochs, counting on from those done.
+    """
+    if not name and not resume:
+        raise click.UsageError("give a model NAME to train, or --resume RUN")
+    if resume and (sets or latent_dim or out):
+        raise click.UsageError("--resume continues a run as it was: --set, --latent-dim and --out do not apply")
+    hyperparameters = _parse_sets(sets)
+    if latent_dim is not None:
+        hyperparameters["latent_dim"] = latent_dim
+    if name:
+        registry.model_entry(name)  # an unknown model fails here, before keras is imported
+    if resume:
+        from kzoo import runs
+
+        run_model = runs.read_config(resume)["model"]
+        if name and registry.model_entry(name).name != run_model:
+            raise click.UsageError(f"{resume} is a {run_model} run, not {name}")
+    chosen = backends.use(backend)
+    from kzoo import training
+
+    run_dir = None
+    try:
+        run_dir = training.train(
+            name, dataset=dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+            seed=seed, hyperparameters=hyperparameters, out=out, resume=resume, sample_count=samples,
+            evaluate=evaluate, log=lambda m: click.echo(m, err=True),
+        )
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted; the last completed epoch's checkpoint is kept: continue with "
+                   f"kzoo train --resume {resume or out or 'RUN'}", err=True)
+        sys.exit(130)
+    click.echo(f"done ({chosen}): {run_dir}")
+
+
+# ------------------------------------------------------------------------ sample, evaluate
+def _load(run_or_file, backend):
+    backends.use(backend)
+    from kzoo import saving
+
+    return saving.load_model(run_or_file, compile=False)
+
+
+@main.command()
+@click.argument("run_or_file", type=click.Path(exists=True))
+@click.option("--num", "-n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Noise seed: the same seed gives the same images on any backend.")
+@click.option("--label", type=int, help="Conditional models: only this class (default: one row per class).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="PNG to write (default: RUN/samples/sample_seed<SEED>.png).")
+@click.option("--backend", "-b", help=BACKEND_HELP)
+def sample(run_or_file, num, seed, label, out, backend):
+    """Write an image grid generated by a run (or a .keras file)."""
+    from pathlib import Path
+
+    model = _load(run_or_file, backend)
+    from kzoo import images, sampling
+
+    grid, per_row = sampling.grid_samples(model, num, seed=seed, label=label)
+    if out is None:
+        source = Path(run_or_file)
+        folder = source / "samples" if source.is_dir() else source.parent
+        suffix = "" if label is None else f"_label{label}"
+        out = folder / f"sample_seed{seed}{suffix}.png"
+    path = images.save_grid(grid, out, nrow=per_row)
+    click.echo(str(path))
+
+
+@main.command()
+@click.argument("run_or_file", type=click.Path(exists=True))
+@click.option("--num", "-n", type=click.IntRange(min=100), default=1000, show_default=True,
+              help="Generated images to score (compare scores only at equal --num).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Noise and subset seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--backend", "-b", help=BACKEND_HELP)
+def evaluate(run_or_file, num, seed, as_json, backend):
+    """Score a run's generator with the embedded digit evaluator (28x28x1 models).
+
+    Metrics are computed on kzoo's own digit classifier, not Inception: compare them with each
+    other, at the same --num, never with published FID values.
+    """
+    import numpy as np
+
+    model = _load(run_or_file, backend)
+    if tuple(model.image_shape) != (28, 28, 1):
+        raise KzooError(f"the digit evaluator takes 28x28x1 images; this model makes {model.image_shape}")
+    from kzoo import metrics
+
+    labels = np.arange(num) % model.num_classes if model.conditional else None
+    result = metrics.evaluate_images(model.sample(num, seed=seed, labels=labels), labels=labels, seed=seed)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=float))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:<18} {value:.4f}" if isinstance(value, float) else f"{key:<18} {value}")
+
+
+def _table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())

@@ -1,0 +1,96 @@
+"""The run directory: where `kzoo train` puts everything a user wants to find again.
+
+    runs/dcgan-20261122-183000/
+        config.json          everything needed to reproduce the run (model, hyperparameters,
+                             dataset, seed, backend, versions, command)
+        model.keras          the last good checkpoint, replaced atomically after every epoch
+        history.csv          one row per epoch: losses (and metrics, when evaluated)
+        losses.png           the loss curves
+        samples/epoch_NNN.png  a grid from the same fixed noise at every epoch
+
+No keras here: reading a run's config must not need a backend.
+"""
+
+import csv
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from kzoo.errors import RunError
+
+CONFIG = "config.json"
+CHECKPOINT = "model.keras"
+HISTORY = "history.csv"
+LOSS_PLOT = "losses.png"
+SAMPLES = "samples"
+
+
+def new_run_dir(model_name, out=None, root="runs"):
+    """`out`, or runs/<model>-<timestamp> (suffixed if taken); created, and must not hold a run."""
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = Path(root) / f"{model_name}-{stamp}"
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = Path(root) / f"{model_name}-{stamp}-{suffix}"
+    else:
+        path = Path(out)
+        if (path / CONFIG).exists():
+            raise RunError(f"{path} already holds a run: continue it with --resume {path}, or pick another --out")
+    (path / SAMPLES).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def atomic_write_text(path, text):
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_config(run_dir, config):
+    atomic_write_text(Path(run_dir) / CONFIG, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def read_config(run_dir):
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise RunError(f"{run_dir} is not a kzoo run directory (no {CONFIG})")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise RunError(f"{path} is not valid JSON: {error}") from None
+
+
+def read_history(run_dir):
+    """Rows of history.csv as dicts of floats (epoch as int); [] when there is none yet."""
+    path = Path(run_dir) / HISTORY
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v not in ("", None)} for row in rows]
+
+
+def write_history(run_dir, rows):
+    """Rewrite history.csv atomically with `rows` (the union of their keys as columns)."""
+    columns = ["epoch"] + sorted({k for row in rows for k in row} - {"epoch"})
+    lines = [",".join(columns)]
+    for row in rows:
+        lines.append(",".join("" if row.get(c) is None else repr(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns))
+    atomic_write_text(Path(run_dir) / HISTORY, "\n".join(lines) + "\n")
+
+
+def completed_epochs(run_dir):
+    history = read_history(run_dir)
+    return max((row["epoch"] for row in history), default=0)
