@@ -251,7 +251,9 @@ class AdversarialModel(keras.Model):
     def _adversarial_step(self, data):
         images, labels = self._unpack_batch(data)
         batch_size = ops.shape(images)[0]
-        state_variables = self.trainable_variables + self.non_trainable_variables
+        # Everything a loss may read: weights, statistics, seeds, and the optimizers' state
+        # (a loss may depend on the step count).
+        state_variables = self.trainable_variables + self.non_trainable_variables + self.optimizer.variables
 
         for _ in range(int(self.d_steps)):
             noise = self.sample_noise(batch_size)

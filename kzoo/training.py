@@ -163,9 +163,10 @@ def train(
         seconds = time.perf_counter() - started
         if stopper.bad is not None:
             key, value, batch = stopper.bad
+            kept = f"the last good checkpoint (epoch {epoch}) stays in {run_dir}" if epoch else "no checkpoint was written"
             raise NonFiniteLoss(
-                f"{key} became {value} at epoch {epoch + 1}, batch {batch + 1}; training stopped. "
-                f"The last good checkpoint (epoch {epoch}) is in {run_dir} — try a lower learning_rate"
+                f"{key} became {value} at epoch {epoch + 1}, batch {batch + 1}; training stopped and "
+                f"{kept}; try a lower learning_rate (--set learning_rate=...)"
             )
         row = {"epoch": epoch + 1, "seconds": round(seconds, 3)}
         row.update({k: float(v[-1]) for k, v in result.history.items()})

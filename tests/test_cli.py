@@ -1,0 +1,281 @@
+"""The kzoo command: listing, training into run directories, resuming, and every bad input.
+
+Training runs in-process (click's CliRunner) on the backend of the tox environment; start-up
+checks and the SIGKILL test run real subprocesses.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import backend_name
+from PIL import Image
+
+from kzoo import backends
+from kzoo.cli import main
+
+TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--samples", "4"]
+TINY_WIDTH = {"gan": 4, "cgan": 4, "dcgan": 2, "wgan": 2, "lsgan": 2, "hinge-dcgan": 2}
+
+
+def kzoo(*args):
+    """Run the CLI in-process; return (exit code, output)."""
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def kzoo_process(*args, env=None, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "kzoo", *map(str, args)], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def assert_one_line_error(code, output, *fragments):
+    assert code != 0, output
+    assert "Traceback" not in output, output
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    assert lines[-1].startswith("Error: "), output
+    for fragment in fragments:
+        assert fragment in lines[-1], output
+
+
+def check_run_directory(run, epochs=1):
+    for name in ("config.json", "model.keras", "history.csv", "losses.png", f"samples/epoch_{epochs:03d}.png"):
+        assert (run / name).is_file(), name
+    config = json.loads((run / "config.json").read_text())
+    assert {"model", "hyperparameters", "dataset", "seed", "backend", "versions", "batch_size"} <= set(config)
+    rows = (run / "history.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("epoch,") and len(rows) == epochs + 1
+    return config
+
+
+# ------------------------------------------------------------------------ listing, start-up
+def test_list_shows_builtins_and_plugins_and_reports_broken_ones():
+    result = kzoo_process("list")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in ("gan", "dcgan", "cgan", "wgan", "lsgan", "hinge-dcgan"):
+        assert f"\n{name} " in out
+    assert "kzoo-hinge-gan 0.1.0" in out
+    assert "skipped (broken plugins)" in out
+    assert "'broken-import' from distribution 'kzoo-broken-plugin 0.1.0'" in out
+    assert "No module named 'a_module_that_does_not_exist'" in out
+    assert "'not-a-model'" in out
+
+
+def test_list_json_and_pattern():
+    code, out = kzoo("list", "*dcgan", "--json")
+    assert code == 0
+    listing = json.loads(out)
+    assert [m["name"] for m in listing["models"]] == ["dcgan", "hinge-dcgan"]
+    assert {p["name"] for p in listing["problems"]} == {"broken-import", "not-a-model"}
+
+
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["train", "--help"], ["info", "--help"]])
+def test_fast_commands_import_no_keras_and_no_backend(args):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "kzoo", *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines() if "|" in line}
+    assert not imported & {"keras", "tensorflow", "torch", "jax", "kzoo_hinge_gan"}, sorted(imported)
+
+
+def test_strict_plugins_turns_a_broken_plugin_into_an_error():
+    result = kzoo_process("--strict-plugins", "list")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "strict plugin mode" in result.stderr and "kzoo-broken-plugin" in result.stderr
+    assert kzoo_process("list", env={"KZOO_STRICT_PLUGINS": "1"}).returncode != 0
+
+
+def test_info():
+    code, out = kzoo("info", "wgan")
+    assert code == 0
+    assert "Arjovsky" in out and "clip_value" in out and "d_steps" in out and "5" in out
+    code, out = kzoo("info", "hinge-dcgan", "--json")
+    assert code == 0 and json.loads(out)["origin"] == "plugin"
+
+
+# --------------------------------------------------------------------------------- training
+@pytest.mark.parametrize("name", sorted(TINY_WIDTH))
+def test_train_every_model_on_the_embedded_dataset(name, tmp_path):
+    run = tmp_path / name
+    code, out = kzoo("train", name, "--backend", backend_name(), "--set", f"width={TINY_WIDTH[name]}",
+                     "--seed", 3, "--out", run, *TINY_TRAIN)
+    assert code == 0, out
+    config = check_run_directory(run)
+    assert config["backend"] == backend_name() and config["seed"] == 3 and config["dataset"] == "mnist-5k"
+    assert config["hyperparameters"]["width"] == TINY_WIDTH[name]
+    with Image.open(run / "samples" / "epoch_001.png") as grid:
+        assert grid.size[0] > 28
+
+
+def test_train_on_an_npz_file(tmp_path):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "digits.npz", x=rng.integers(0, 256, (24, 12, 8), dtype=np.uint8))
+    code, out = kzoo("train", "dcgan", "--backend", backend_name(), "--dataset", tmp_path / "digits.npz",
+                     "--set", "width=2", "--out", tmp_path / "run", *TINY_TRAIN)
+    assert code == 0, out
+    config = check_run_directory(tmp_path / "run")
+    assert config["hyperparameters"]["image_shape"] == [12, 8, 1]  # taken from the data
+
+
+@pytest.fixture
+def rgb_folder(tmp_path):
+    rng = np.random.default_rng(1)
+    for label in ("cats", "dogs"):
+        (tmp_path / "rgb" / label).mkdir(parents=True)
+        for i in range(8):
+            pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+            Image.fromarray(pixels, "RGB").save(tmp_path / "rgb" / label / f"{i}.png")
+    return tmp_path / "rgb"
+
+
+@pytest.mark.parametrize("name", ["dcgan", "cgan"])
+def test_train_on_a_folder_of_rgb_images(name, rgb_folder, tmp_path):
+    code, out = kzoo("train", name, "--backend", backend_name(), "--dataset", rgb_folder,
+                     "--set", f"width={TINY_WIDTH[name]}", "--out", tmp_path / "run", *TINY_TRAIN)
+    assert code == 0, out
+    config = check_run_directory(tmp_path / "run")
+    assert config["hyperparameters"]["image_shape"] == [16, 16, 3]
+    if name == "cgan":
+        assert config["hyperparameters"]["num_classes"] == 2  # from the two class folders
+
+
+def test_sample_writes_a_grid(tmp_path):
+    run = tmp_path / "run"
+    assert kzoo("train", "cgan", "--set", "width=4", "--out", run, *TINY_TRAIN)[0] == 0
+    code, out = kzoo("sample", run, "--num", 20, "--seed", 5)
+    assert code == 0, out
+    path = run / "samples" / "sample_seed5.png"
+    assert out.strip().endswith(str(path))
+    with Image.open(path) as grid:  # one row per class: 10 rows of 2 digits
+        assert grid.size == (2 * 30 + 2, 10 * 30 + 2)
+    code, out = kzoo("sample", run, "--num", 4, "--label", 3, "--out", tmp_path / "three.png")
+    assert code == 0 and (tmp_path / "three.png").is_file()
+
+
+def test_resume_counts_additional_epochs_and_keeps_optimizer_state(tmp_path):
+    import kzoo as kz
+
+    run = tmp_path / "run"
+    assert kzoo("train", "dcgan", "--set", "width=2", "--out", run, *TINY_TRAIN)[0] == 0
+    before = kz.load_model(run)
+    code, out = kzoo("train", "--resume", run, "--epochs", 2)
+    assert code == 0, out
+    check_run_directory(run, epochs=3)
+    after = kz.load_model(run)
+    assert int(after.g_optimizer.iterations.numpy()) == int(before.g_optimizer.iterations.numpy()) + 4
+    config = json.loads((run / "config.json").read_text())
+    assert config["epochs"] == 3 and config["resumed"][0]["at_epoch"] == 1
+
+
+def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
+    import kzoo as kz
+
+    run = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kzoo", "train", "dcgan", "--backend", backend_name(), "--set", "width=2",
+         "--epochs", "1000", "--steps-per-epoch", "20", "--batch-size", "8", "--samples", "4", "--out", str(run)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not (run / "model.keras").exists():
+            time.sleep(0.2)
+        assert (run / "model.keras").exists(), "no checkpoint was written"
+        time.sleep(0.3)  # well inside a later epoch (or its checkpoint write)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    from kzoo import saving
+
+    done = saving.read_checkpoint_info(run)["epoch"]
+    assert done >= 1
+    assert kz.load_model(run).sample(2).shape == (2, 28, 28, 1)  # the checkpoint is whole
+    code, out = kzoo("train", "--resume", run, "--epochs", 1)
+    assert code == 0, out
+    assert saving.read_checkpoint_info(run)["epoch"] == done + 1
+    epochs = [int(line.split(",")[0]) for line in (run / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == list(range(1, done + 2))
+
+
+def test_a_loss_that_turns_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    from keras import ops
+
+    from kzoo import registry, saving
+    from kzoo.models import DCGAN
+
+    class ExplodingDCGAN(DCGAN):
+        """Finite for the first two steps (one epoch), NaN after."""
+
+        def generator_loss(self, fake_logits):
+            loss = super().generator_loss(fake_logits)
+            # A NaN that does not depend on the weights: the first epoch's gradients stay finite.
+            return loss + ops.where(self.optimizer.iterations >= 2, float("nan"), 0.0)
+
+    original = registry.load_model_class
+    monkeypatch.setattr(registry, "load_model_class",
+                        lambda name: ExplodingDCGAN if name == "dcgan" else original(name))
+    run = tmp_path / "run"
+    code, out = kzoo("train", "dcgan", "--set", "width=2", "--out", run, "--epochs", 3,
+                     "--steps-per-epoch", 2, "--batch-size", 8)
+    assert_one_line_error(code, out, "g_loss became nan at epoch 2", "last good checkpoint (epoch 1)")
+    assert saving.read_checkpoint_info(run)["epoch"] == 1
+
+
+# ------------------------------------------------------------------------------ bad input
+@pytest.fixture
+def bad_files(tmp_path):
+    (tmp_path / "garbage.npz").write_bytes(b"this is not a zip file")
+    np.savez(tmp_path / "flat.npz", x=np.zeros((10, 784), dtype=np.uint8))
+    np.savez(tmp_path / "odd.npz", x=np.zeros((10, 30, 30), dtype=np.uint8))
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["train", "dcgn"], ["unknown model 'dcgn'", "dcgan"]),
+    (["info", "wgna"], ["unknown model", "wgan"]),
+    (["train", "dcgan", "--backend", "theano"], ["unknown backend 'theano'", "tensorflow, torch, jax"]),
+    (["train", "dcgan", "--dataset", "{tmp}/missing.npz"], ["missing.npz"]),
+    (["train", "dcgan", "--dataset", "{tmp}/garbage.npz"], ["garbage.npz"]),
+    (["train", "dcgan", "--dataset", "{tmp}/flat.npz"], ["flat.npz"]),
+    (["train", "dcgan", "--dataset", "{tmp}/odd.npz"], ["multiples of 4", "30x30"]),
+    (["train", "dcgan", "--set", "colour=red"], ["no hyperparameter 'colour'"]),
+    (["train", "dcgan", "--set", "width"], ["NAME=VALUE"]),
+    (["train", "broken-import"], ["kzoo-broken-plugin 0.1.0", "No module named"]),
+    (["train", "not-a-model"], ["not a model class"]),
+    (["train"], ["give a model NAME"]),
+    (["sample", "{tmp}"], ["no model at"]),
+    (["train", "dcgan", "--dataset", "mnist"], ["mnist-5k"]),
+])
+def test_bad_input_gets_one_line_and_a_nonzero_exit(args, fragments, bad_files, monkeypatch):
+    if "mnist" in args and "--dataset" in args:
+        import keras
+
+        def offline(*a, **k):
+            raise OSError("Temporary failure in name resolution")
+
+        monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    args = [a.replace("{tmp}", str(bad_files)) for a in args]
+    code, out = kzoo(*args, "--set", "width=2", *TINY_TRAIN) if args[0] == "train" and len(args) > 1 and "--set" not in args else kzoo(*args)
+    assert_one_line_error(code, out, *fragments)
+
+
+def test_a_backend_that_is_not_installed_names_the_extra(monkeypatch):
+    monkeypatch.setattr(backends, "is_installed", lambda name: False)
+    code, out = kzoo("train", "dcgan", "--backend", "torch")
+    assert_one_line_error(code, out, "backend 'torch' is not installed", "pip install 'kzoo[torch]'")
+
+
+def test_conditional_model_on_unlabelled_data(tmp_path):
+    np.savez(tmp_path / "nolabels.npz", x=np.zeros((16, 28, 28), dtype=np.uint8))
+    code, out = kzoo("train", "cgan", "--dataset", tmp_path / "nolabels.npz", *TINY_TRAIN)
+    assert_one_line_error(code, out, "conditional", "labels")
