@@ -1,0 +1,339 @@
+"""kzoo.metrics: known answers for the math, and sanity of the kzoo-digits-v1 metrics on real,
+degraded and collapsed digit sets. Runs on whatever KERAS_BACKEND is set (jax is quickest)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kzoo.metrics import splits, stats
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+# ---------------------------------------------------------------- split (numpy only)
+
+def test_split_is_fixed_stratified_and_disjoint():
+    held, train = splits.heldout_indices(), splits.train_indices()
+    _, y = splits.load_mnist5k()
+    assert held.shape == (1000,) and train.shape == (4000,)
+    assert np.bincount(y[held], minlength=10).tolist() == [100] * 10
+    assert np.bincount(y[train], minlength=10).tolist() == [400] * 10
+    assert np.intersect1d(held, train).size == 0
+    assert np.array_equal(np.sort(np.concatenate([held, train])), np.arange(5000))
+    assert splits.heldout_sha256() == splits.HELDOUT_SHA256
+
+
+def test_importing_metrics_does_not_import_keras():
+    code = ("import sys, kzoo.metrics.splits, kzoo.metrics; "
+            "assert 'keras' not in sys.modules, 'keras imported'; print('ok')")
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+# ---------------------------------------------------------------- math with known answers
+
+def test_frechet_distance_of_diagonal_gaussians_matches_closed_form():
+    rng = np.random.default_rng(0)
+    d = 16
+    mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+    v1, v2 = rng.uniform(0.1, 3, d), rng.uniform(0.1, 3, d)
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)
+    got = stats.frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2))
+    assert got == pytest.approx(expected, rel=1e-10, abs=1e-12)
+    assert isinstance(got, float)
+
+
+def test_frechet_distance_identical_statistics_is_zero_and_symmetric():
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(500, 32)) @ rng.normal(size=(32, 32))
+    mu, s = stats.feature_statistics(f)
+    assert stats.frechet_distance(mu, s, mu, s) == pytest.approx(0.0, abs=1e-8)
+    g = rng.normal(size=(400, 32)) * 1.5 + 0.2
+    mu2, s2 = stats.feature_statistics(g)
+    assert stats.frechet_distance(mu, s, mu2, s2) == pytest.approx(
+        stats.frechet_distance(mu2, s2, mu, s), rel=1e-8)
+
+
+def test_frechet_distance_agrees_with_scipy_sqrtm():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(300, 20)) @ rng.normal(size=(20, 20))
+    b = rng.normal(size=(300, 20)) @ rng.normal(size=(20, 20)) + 0.5
+    mu1, s1 = stats.feature_statistics(a)
+    mu2, s2 = stats.feature_statistics(b)
+    covmean = scipy_linalg.sqrtm(s1 @ s2).real
+    reference = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * covmean)
+    assert stats.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(reference, rel=1e-6)
+
+
+def test_feature_statistics_use_unbiased_covariance():
+    f = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 8.0]])
+    _, s = stats.feature_statistics(f)
+    assert s[0, 0] == pytest.approx(4.0)  # var of 0, 2, 4 with ddof=1
+
+
+def _kid_naive(x, y, num_subsets, subset_size, seed):
+    d = x.shape[1]
+    m = min(subset_size, len(x), len(y))
+    rng = np.random.default_rng(seed)
+    draws = [(rng.choice(len(x), m, replace=False), rng.choice(len(y), m, replace=False))
+             for _ in range(num_subsets)]
+    vals = []
+    for ix, iy in draws:
+        a, b = x[ix], y[iy]
+        kxx, kyy, kxy = [(p @ q.T / d + 1) ** 3 for p, q in ((a, a), (b, b), (a, b))]
+        off = lambda k: (k.sum() - np.trace(k)) / (m * (m - 1))  # noqa: E731
+        vals.append(off(kxx) + off(kyy) - 2 * kxy.mean())
+    return np.mean(vals)
+
+
+def test_kid_is_unbiased_near_zero_for_one_distribution_and_positive_otherwise():
+    rng = np.random.default_rng(3)
+    # unbiased: over many independent pairs of small samples the mean is 0 within its error
+    reps = np.array([stats.kid(rng.normal(size=(40, 4)), rng.normal(size=(40, 4)),
+                               num_subsets=1, subset_size=40)[0] for _ in range(400)])
+    assert abs(reps.mean()) < 4 * reps.std() / np.sqrt(len(reps))
+    x, y = rng.normal(size=(600, 8)), rng.normal(size=(600, 8))
+    same, spread = stats.kid(x, y, num_subsets=50, subset_size=300, seed=0)
+    shifted, _ = stats.kid(x, y + 0.5, num_subsets=50, subset_size=300, seed=0)
+    assert abs(same) < 2 * spread
+    assert shifted > 5 * spread
+    # seeded, and the kernel-matrix shortcut equals the subset-by-subset estimate
+    assert stats.kid(x, y, num_subsets=50, subset_size=300, seed=0)[0] == same
+    assert same == pytest.approx(_kid_naive(x, y, 50, 300, 0), rel=1e-9, abs=1e-12)
+
+
+def test_kid_large_sets_take_the_subset_path_with_the_same_answer():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(200, 4)), rng.normal(0.2, 1, size=(5000, 4))
+    got, _ = stats.kid(x, y, num_subsets=5, subset_size=100, seed=7)
+    assert got == pytest.approx(_kid_naive(x, y, 5, 100, 7), rel=1e-9)
+
+
+def test_precision_recall_known_answers():
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(200, 5))
+    assert stats.precision_recall(a, a.copy(), k=3) == (1.0, 1.0)
+    far = rng.normal(size=(200, 5)) + 100.0
+    assert stats.precision_recall(a, far, k=3) == (0.0, 0.0)
+    # two real clusters, fakes from one of them: fakes are realistic, half the reals uncovered
+    real = np.concatenate([rng.normal(size=(200, 5)), rng.normal(size=(200, 5)) + 50])
+    fake = rng.normal(size=(200, 5))
+    precision, recall = stats.precision_recall(real, fake, k=3)
+    assert precision > 0.8 and 0.35 < recall <= 0.5
+
+
+def test_classifier_score_bounds():
+    confident = np.eye(10)[np.arange(1000) % 10]
+    assert stats.classifier_score(confident) == pytest.approx(10.0)
+    assert stats.classifier_score(np.tile(np.eye(10)[3], (50, 1))) == pytest.approx(1.0)
+    assert stats.classifier_score(np.full((50, 10), 0.1)) == pytest.approx(1.0)
+    p = np.random.default_rng(6).dirichlet(np.full(10, 0.05), size=500)
+    assert 1.0 <= stats.classifier_score(p) <= 10.0
+
+
+def test_class_kl_and_coverage():
+    uniform = np.full(10, 100)
+    assert stats.class_kl(uniform, uniform) == pytest.approx(0.0, abs=1e-12)
+    single = np.zeros(10)
+    single[3] = 100000
+    assert stats.class_kl(single, uniform) == pytest.approx(np.log(10), rel=1e-3)
+    assert np.isfinite(stats.class_kl(np.eye(10)[0] * 5, uniform))
+    assert stats.coverage(uniform) == 10
+    # one stray image among a thousand does not count as covering a class
+    assert stats.coverage([991, 1, 1, 1, 1, 1, 1, 1, 1, 1]) == 1
+    assert stats.coverage([500, 500, 0, 0, 0, 0, 0, 0, 0, 0]) == 2
+
+
+# ---------------------------------------------------------------- the evaluator and its metrics
+
+@pytest.fixture(scope="module")
+def m():
+    import kzoo.metrics
+
+    return kzoo.metrics
+
+
+@pytest.fixture(scope="module")
+def real_train():
+    x, y = splits.train_images()
+    idx = np.random.default_rng(0).choice(len(x), 1000, replace=False)
+    return x[idx], y[idx]
+
+
+@pytest.fixture(scope="module")
+def floor(m):
+    return m.real_floor(1000)
+
+
+def test_assets_are_small_and_described(m):
+    info = m.load_info()
+    assert info["id"] == m.EVALUATOR_ID == "kzoo-digits-v1"
+    assert info["embedding_dim"] == 64
+    assert info["heldout_accuracy"] >= 0.97
+    weights = os.path.join(os.path.dirname(m.evaluator.__file__), "assets", info["weights_file"])
+    assert os.path.getsize(weights) < 1_000_000
+
+
+def test_reference_matches_the_weights(m):
+    """Embedding the held-out images now gives the stored reference (weights and reference agree)."""
+    x, y = splits.heldout_images()
+    emb, probs = m.embed(x)
+    ref = m.load_reference()
+    np.testing.assert_allclose(emb, ref["embeddings"], atol=1e-4)
+    np.testing.assert_allclose(probs, ref["probs"], atol=1e-4)
+    assert np.array_equal(ref["indices"], splits.heldout_indices())
+    assert np.mean(probs.argmax(1) == y) >= 0.97
+
+
+def test_real_floor_is_good_and_matches_the_recorded_one(m, floor):
+    assert floor["n"] == 1000 and floor["evaluator"] == "kzoo-digits-v1"
+    assert floor["coverage"] == 10
+    assert floor["classifier_score"] > 9.0
+    assert floor["label_accuracy"] > 0.97
+    assert floor["precision"] > 0.8 and floor["recall"] > 0.8
+    recorded = m.load_info()["real_floor_n1000"]
+    for key in ("fd", "kid", "classifier_score", "class_kl", "precision", "recall"):
+        assert floor[key] == pytest.approx(recorded[key], rel=1e-2, abs=1e-3), key
+
+
+def test_identical_image_sets_score_at_or_below_the_floor(m, floor):
+    x, _ = splits.heldout_images()
+    r = m.evaluate_images(x)
+    assert r["fd"] < 1e-3 <= floor["fd"]
+    assert abs(r["kid"]) < 0.02
+    assert r["precision"] == 1.0 and r["recall"] == 1.0
+    assert r["class_kl"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fd_grows_with_gaussian_noise(m, real_train):
+    x, _ = real_train
+    rng = np.random.default_rng(1)
+    fds = []
+    for sigma in (0.0, 0.2, 0.4, 0.7, 1.0):
+        noisy = np.clip(x + rng.normal(0, sigma, x.shape), -1, 1).astype("float32")
+        fds.append(m.evaluate_images(noisy)["fd"])
+    assert all(a < b for a, b in zip(fds, fds[1:])), fds
+
+
+def test_fd_grows_with_blur(m, real_train):
+    ndimage = pytest.importorskip("scipy.ndimage")
+    x, _ = real_train
+    fds = [m.evaluate_images(ndimage.gaussian_filter(x, (0, s, s, 0)).astype("float32"))["fd"]
+           for s in (0.0, 0.5, 1.0, 1.5, 2.0)]
+    assert all(a < b for a, b in zip(fds, fds[1:])), fds
+
+
+@pytest.mark.parametrize("kind", ["black", "uniform"])
+def test_garbage_scores_far_worse_than_real_digits(m, floor, kind):
+    rng = np.random.default_rng(2)
+    x = (-np.ones((1000, 28, 28, 1)) if kind == "black"
+         else rng.uniform(-1, 1, (1000, 28, 28, 1))).astype("float32")
+    r = m.evaluate_images(x)
+    assert r["fd"] > 50 * floor["fd"]
+    assert r["kid"] > 0.1
+    assert r["precision"] < 0.2 and r["recall"] < 0.05
+    assert r["coverage"] <= 2 and r["classifier_score"] < 2.0
+    assert r["class_kl"] > 1.0
+
+
+def test_single_class_sets_show_mode_collapse(m):
+    x, y = splits.train_images()
+    base = m.real_floor(400)
+    precisions = []
+    for c in range(10):
+        r = m.evaluate_images(x[y == c], np.full(400, c))
+        assert r["coverage"] == 1, (c, r["class_counts"])
+        assert r["recall"] < 0.5 * base["recall"], c
+        assert r["class_kl"] > 1.5
+        assert r["classifier_score"] < 1.5
+        assert r["label_accuracy"] > 0.95
+        assert r["precision"] > base["precision"] - 0.08, c
+        precisions.append(r["precision"])
+    # real digits of one class are as realistic as a mixed set: precision not lower
+    assert np.mean(precisions) > base["precision"] - 0.03
+
+
+def test_classifier_score_never_exceeds_ten(m, real_train, floor):
+    x, _ = real_train
+    assert floor["classifier_score"] <= 10.0
+    assert m.evaluate_images(x)["classifier_score"] <= 10.0
+
+
+def test_label_accuracy(m, real_train):
+    x, y = real_train
+    assert m.evaluate_images(x, y)["label_accuracy"] > 0.97
+    assert m.evaluate_images(x, np.eye(10)[y])["label_accuracy"] > 0.97
+    shuffled = np.random.default_rng(3).permutation(y)
+    assert m.evaluate_images(x, shuffled)["label_accuracy"] < 0.25
+    assert "label_accuracy" not in m.evaluate_images(x)
+
+
+def test_result_fields_and_seeded_kid(m, real_train):
+    x, _ = real_train
+    r1 = m.evaluate_images(x[:300], seed=5)
+    r2 = m.evaluate_images(x[:300], seed=5)
+    assert r1 == r2
+    for key in ("fd", "kid", "classifier_score", "coverage", "class_kl", "precision",
+                "recall", "n", "evaluator"):
+        assert key in r1
+    assert r1["n"] == 300 and r1["evaluator"] == "kzoo-digits-v1"
+    assert isinstance(r1["fd"], float)
+    json.dumps(r1)
+
+
+@pytest.mark.parametrize("bad", [
+    np.zeros((10, 28, 28), "float32"),          # no channel axis
+    np.zeros((10, 1, 28, 28), "float32"),       # channels_first
+    np.zeros((10, 32, 32, 1), "float32"),       # wrong size
+    np.zeros((10, 28, 28, 1), "uint8"),         # integer pixels
+    np.full((10, 28, 28, 1), 255.0, "float32"),  # 0..255 floats
+    np.full((10, 28, 28, 1), np.nan, "float32"),
+    np.zeros((2, 28, 28, 1), "float32"),        # too few for k=3 neighbours
+])
+def test_bad_images_raise_value_error(m, bad):
+    with pytest.raises(ValueError):
+        m.evaluate_images(bad)
+
+
+def test_zero_one_images_warn(m, real_train):
+    x, _ = real_train
+    with pytest.warns(UserWarning, match=r"\[0, 1\]"):
+        m.evaluate_images((x[:50] + 1) / 2)
+
+
+def test_bad_labels_and_floor_sizes_raise(m, real_train):
+    x, y = real_train
+    with pytest.raises(ValueError):
+        m.evaluate_images(x[:20], y[:10])
+    with pytest.raises(ValueError):
+        m.evaluate_images(x[:20], y[:20] + 10)
+    with pytest.raises(ValueError):
+        m.real_floor(4001)
+
+
+@pytest.mark.parametrize("asset", ["digit_evaluator.weights.h5", "heldout_reference.npz"])
+def test_checksum_mismatch_raises(m, tmp_path, real_train, asset):
+    from kzoo.errors import KzooError
+
+    src = os.path.join(os.path.dirname(m.evaluator.__file__), "assets")
+    for name in os.listdir(src):
+        shutil.copy(os.path.join(src, name), tmp_path / name)
+    data = bytearray((tmp_path / asset).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / asset).write_bytes(bytes(data))
+    with pytest.raises(m.EvaluatorChecksumError, match="sha256") as info:
+        m.evaluate_images(real_train[0][:20], assets_dir=str(tmp_path))
+    assert isinstance(info.value, KzooError)
+    with pytest.raises(m.EvaluatorChecksumError):
+        if asset.endswith(".h5"):
+            m.load_evaluator(str(tmp_path))
+        else:
+            m.load_reference(str(tmp_path))
