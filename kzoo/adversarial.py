@@ -261,8 +261,8 @@ class AdversarialModel(keras.Model):
             fake_images = ops.stop_gradient(
                 self.generator(self.generator_inputs(noise, labels), training=True)
             )
-            d_loss, _ = autodiff.minimize(
-                lambda: (self.compute_discriminator_loss(images, fake_images, labels), ()),
+            d_loss = autodiff.minimize(
+                lambda fake_images=fake_images: self.compute_discriminator_loss(images, fake_images, labels),
                 self.discriminator.trainable_variables,
                 self.d_optimizer,
                 state_variables,
@@ -274,9 +274,9 @@ class AdversarialModel(keras.Model):
 
         def generator_objective():
             fake = self.generator(self.generator_inputs(noise, labels), training=True)
-            return self.compute_generator_loss(fake, labels), ()
+            return self.compute_generator_loss(fake, labels)
 
-        g_loss, _ = autodiff.minimize(
+        g_loss = autodiff.minimize(
             generator_objective,
             self.generator.trainable_variables,
             self.g_optimizer,

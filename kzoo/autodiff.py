@@ -50,15 +50,14 @@ def minimize(loss_fn, variables, optimizer, state_variables):
     """One gradient step of `optimizer` on `variables` for the loss returned by `loss_fn`.
 
     Args:
-        loss_fn: a function of no arguments returning `(loss, aux)`: a scalar loss and any
-            structure of tensors to pass back out (for logging). It may read any variable in
-            `state_variables` and update non-trained ones (batch-normalization statistics).
+        loss_fn: a function of no arguments returning a scalar loss. It may read any variable
+            in `state_variables` and update non-trained ones (batch-normalization statistics).
         variables: the variables to differentiate and update (one player's weights).
         optimizer: a built Keras optimizer that owns `variables`.
         state_variables: every variable `loss_fn` may read or update (the whole model's).
 
     Returns:
-        `(loss, aux)` as computed before the update.
+        the loss, as computed before the update.
     """
     return _MINIMIZE[BACKEND](loss_fn, list(variables), optimizer, list(state_variables))
 
@@ -67,27 +66,23 @@ def _minimize_tensorflow(loss_fn, variables, optimizer, state_variables):
     import tensorflow as tf
 
     with tf.GradientTape() as tape:
-        loss, aux = loss_fn()
+        loss = loss_fn()
     grads = tape.gradient(loss, variables)
     optimizer.apply(grads, variables)
-    return loss, aux
+    return loss
 
 
 def _minimize_torch(loss_fn, variables, optimizer, state_variables):
     import torch
 
-    loss, aux = loss_fn()
+    loss = loss_fn()
     # autograd.grad returns gradients for these variables only and leaves every `.grad`
     # untouched, so the generator's loss does not accumulate into the discriminator's
     # gradients and no zero_grad() bookkeeping is needed.
     grads = torch.autograd.grad(loss, [v.value for v in variables], allow_unused=True)
     with torch.no_grad():
         optimizer.apply(list(grads), variables)
-    return loss.detach(), _detach(aux)
-
-
-def _detach(tree):
-    return keras.tree.map_structure(lambda t: t.detach() if hasattr(t, "detach") else t, tree)
+    return loss.detach()
 
 
 def _minimize_jax(loss_fn, variables, optimizer, state_variables):
@@ -99,22 +94,19 @@ def _minimize_jax(loss_fn, variables, optimizer, state_variables):
     def pure_loss(values, other_values):
         mapping = list(zip(variables, values)) + list(zip(others, other_values))
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            loss, aux = loss_fn()
-        updated = [scope.get_current_value(v) for v in others]
-        return loss, (aux, updated)
+            loss = loss_fn()
+        return loss, [scope.get_current_value(v) for v in others]
 
     # Inside run_train_step's scope, `v.value` reads the value the step has so far.
     values = [v.value for v in variables]
     other_values = [v.value for v in others]
-    (loss, (aux, updated)), grads = jax.value_and_grad(pure_loss, has_aux=True)(
-        values, other_values
-    )
+    (loss, updated), grads = jax.value_and_grad(pure_loss, has_aux=True)(values, other_values)
     for variable, value in zip(others, updated):
         if variable.trainable:
             continue  # the other player's weights are constants here
         variable.assign(value)
     optimizer.apply(grads, variables)
-    return loss, aux
+    return loss
 
 
 _MINIMIZE = {

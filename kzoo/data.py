@@ -9,6 +9,13 @@ the data has no labels.
 - ``"mnist-5k"`` (the default): 5,000 MNIST digits, 500 per class, shipped inside
   kzoo, so it works offline. Rows are grouped by class (all 0s first); training
   shuffles, but shuffle yourself before taking a slice. See kzoo/datasets/README.md.
+- ``"mnist-5k:train"`` and ``"mnist-5k:heldout"``: the two fixed splits of
+  mnist-5k that kzoo's quality metrics rely on (kzoo/metrics/splits.py). ``:train``
+  is the 4,000 images models may train on, ``:heldout`` the other 1,000 (100 per
+  class), the reference of every metric in `kzoo.metrics`: never train a model you
+  will evaluate on it. Both keep the rows of mnist-5k in their original order
+  (ascending row index, so grouped by class): ``load("mnist-5k:train")`` equals
+  ``load("mnist-5k")`` indexed with ``kzoo.metrics.splits.train_indices()``.
 - ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``: downloaded through
   ``keras.datasets`` on first use (cached in ~/.keras/datasets). Only the
   training split is returned (60,000, 60,000 and 50,000 images); the test split
@@ -47,17 +54,20 @@ import numpy as np
 
 from kzoo.errors import DatasetError
 
-__all__ = ["DATASETS", "DEFAULT", "IMAGE_EXTENSIONS", "check_fits", "describe", "load"]
+__all__ = ["DATASETS", "DEFAULT", "IMAGE_EXTENSIONS", "SPLITS", "check_fits", "describe", "load"]
 
 DEFAULT = "mnist-5k"
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 DATASETS = (DEFAULT,) + KERAS_DATASETS
+# The fixed train / held-out splits of the embedded set (kzoo.metrics.splits).
+SPLITS = (f"{DEFAULT}:train", f"{DEFAULT}:heldout")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 _EMBEDDED_FILE = "mnist_5k.npz"
 # Normalised spelling (lower case, "_" -> "-") -> canonical name.
-_ALIASES = {name.replace("_", "-"): name for name in DATASETS}
+_ALIASES = {name.replace("_", "-"): name for name in DATASETS + SPLITS}
 _ALIASES.update({"mnist5k": DEFAULT, "cifar-10": "cifar10", "fashionmnist": "fashion_mnist"})
+_ALIASES.update({f"mnist5k:{part}": f"{DEFAULT}:{part}" for part in ("train", "heldout")})
 
 FORMATS = (
     "an .npz file with an array x (N,H,W) or (N,H,W,C), C=1 or 3, and optional labels y, "
@@ -71,7 +81,7 @@ FORMATS = (
 def load(spec=None):
     """Load a dataset: return ``(x, y)``, x float32 NHWC in [-1, 1], y int32 (n,) or None.
 
-    `spec` is a built-in dataset name (see `DATASETS`; None means `DEFAULT`), or a
+    `spec` is a built-in dataset name (see `DATASETS` and `SPLITS`; None means `DEFAULT`), or a
     path (str or os.PathLike) to an .npz file or to a folder of images; see the
     module docstring for the formats. Raises DatasetError on bad input.
     """
@@ -79,6 +89,9 @@ def load(spec=None):
     if kind == "embedded":
         x, y = _load_embedded()
         source = DEFAULT
+    elif kind == "split":
+        x, y = _load_split(value)
+        source = value
     elif kind == "keras":
         x, y = _load_keras(value)
         source = value
@@ -96,12 +109,12 @@ def load(spec=None):
 def describe(spec=None):
     """A short, reloadable description of `spec` for a run's config file.
 
-    The canonical name for a built-in dataset ("mnist-5k", "cifar10", ...), or the
+    The canonical name for a built-in dataset ("mnist-5k", "mnist-5k:train", "cifar10", ...), or the
     absolute path of a file or folder. Raises DatasetError like `load` for a
     missing path or an unknown name.
     """
     kind, value = _resolve(spec)
-    if kind in ("embedded", "keras"):
+    if kind in ("embedded", "split", "keras"):
         return value
     return str(value)
 
@@ -142,22 +155,23 @@ def check_fits(x, image_shape, y=None, num_classes=None):
 
 
 def _resolve(spec):
-    """Return (kind, value): ("embedded"|"keras", canonical name) or ("npz"|"folder", absolute Path)."""
+    """Return (kind, value): ("embedded"|"split"|"keras", canonical name) or ("npz"|"folder", absolute Path)."""
     if spec is None:
         return "embedded", DEFAULT
     if isinstance(spec, str):
         text = spec.strip()
         if not text:
-            raise DatasetError(f"empty dataset name; use one of {', '.join(DATASETS)}, or {FORMATS}")
+            raise DatasetError(f"empty dataset name; use one of {', '.join(DATASETS + SPLITS)}, or {FORMATS}")
         name = _ALIASES.get(text.lower().replace("_", "-"))
         if name is not None:
-            return ("embedded" if name == DEFAULT else "keras"), name
+            kind = "embedded" if name == DEFAULT else "split" if name in SPLITS else "keras"
+            return kind, name
         path = Path(os.path.expanduser(text))
     elif isinstance(spec, os.PathLike):
         path = Path(os.fspath(spec)).expanduser()
     else:
         raise DatasetError(
-            f"a dataset is a name or a path, not {type(spec).__name__}; use one of {', '.join(DATASETS)}, or {FORMATS}"
+            f"a dataset is a name or a path, not {type(spec).__name__}; use one of {', '.join(DATASETS + SPLITS)}, or {FORMATS}"
         )
 
     if path.is_dir():
@@ -174,7 +188,7 @@ def _resolve(spec):
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise DatasetError(
         f"unknown dataset {text!r} (and no file or folder of that name); {hint}"
-        f"built-in datasets: {', '.join(DATASETS)}; or pass a path to {FORMATS}"
+        f"built-in datasets: {', '.join(DATASETS + SPLITS)}; or pass a path to {FORMATS}"
     )
 
 
@@ -202,6 +216,15 @@ def _load_embedded():
             f"the embedded dataset kzoo/datasets/{_EMBEDDED_FILE} is missing or damaged "
             f"({_one_line(e)}); reinstall kzoo"
         ) from e
+
+
+def _load_split(name):
+    """The rows of the embedded set in split `name` ("mnist-5k:train" or ":heldout"), in row order."""
+    from kzoo.metrics import splits  # numpy only; lazy so that this module stays light
+
+    x, y = _load_embedded()
+    idx = splits.train_indices() if name.endswith(":train") else splits.heldout_indices()
+    return x[idx], y[idx]
 
 
 def _load_keras(name):

@@ -400,3 +400,59 @@ def _env():
 
     root = str(Path(kzoo.__file__).resolve().parents[1])
     return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
+# --------------------------------------------------------------------------- mnist-5k:train / :heldout
+
+
+def test_mnist_5k_splits_are_the_metric_splits_in_row_order(mnist5k):
+    from kzoo.metrics import splits
+
+    x, y = mnist5k
+    train_x, train_y = data.load("mnist-5k:train")
+    held_x, held_y = data.load("mnist-5k:heldout")
+    assert train_x.shape == (4000, 28, 28, 1) and train_x.dtype == np.float32
+    assert held_x.shape == (1000, 28, 28, 1) and held_y.dtype == np.int32
+    np.testing.assert_array_equal(train_x, x[splits.train_indices()])
+    np.testing.assert_array_equal(train_y, y[splits.train_indices()])
+    np.testing.assert_array_equal(held_x, x[splits.heldout_indices()])
+    np.testing.assert_array_equal(held_y, y[splits.heldout_indices()])
+    assert np.bincount(train_y).tolist() == [400] * 10
+    assert np.bincount(held_y).tolist() == [100] * 10
+    # The same pixels as the evaluator's reference, and a fixed order: load twice, get the same.
+    np.testing.assert_array_equal(held_x, splits.heldout_images()[0])
+    np.testing.assert_array_equal(data.load("mnist-5k:train")[0], train_x)
+
+
+def test_mnist_5k_splits_are_disjoint_and_cover_the_set(mnist5k):
+    x, _ = mnist5k
+    train_x, _ = data.load("mnist-5k:train")
+    held_x, _ = data.load("mnist-5k:heldout")
+    as_rows = lambda a: {r.tobytes() for r in a.reshape(len(a), -1)}  # noqa: E731
+    train_rows, held_rows = as_rows(train_x), as_rows(held_x)
+    assert not train_rows & held_rows
+    assert train_rows | held_rows == as_rows(x)
+
+
+def test_mnist_5k_split_names_and_describe():
+    assert data.SPLITS == ("mnist-5k:train", "mnist-5k:heldout")
+    assert data.describe("mnist-5k:train") == "mnist-5k:train"
+    assert data.describe("MNIST_5K:HELDOUT") == "mnist-5k:heldout"
+    assert data.describe("mnist5k:train") == "mnist-5k:train"
+    assert "mnist-5k:train" not in data.DATASETS  # DATASETS stays the list of whole datasets
+
+
+def test_unknown_split_suggests_the_splits():
+    with pytest.raises(DatasetError) as excinfo:
+        data.load("mnist-5k:trian")
+    message = one_line(excinfo)
+    assert "did you mean 'mnist-5k:train'" in message
+    assert "mnist-5k:heldout" in message
+
+
+def test_loading_a_split_does_not_load_keras():
+    import subprocess
+
+    code = "import sys, kzoo.data; kzoo.data.load('mnist-5k:train'); print('keras' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env())
+    assert out.stdout.strip() == "False"

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import BUILTINS, TINY, backend_name
+from conftest import BUILTINS, TINY
 from keras import ops
 
 import kzoo
