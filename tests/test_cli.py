@@ -279,3 +279,21 @@ def test_conditional_model_on_unlabelled_data(tmp_path):
     np.savez(tmp_path / "nolabels.npz", x=np.zeros((16, 28, 28), dtype=np.uint8))
     code, out = kzoo("train", "cgan", "--dataset", tmp_path / "nolabels.npz", *TINY_TRAIN)
     assert_one_line_error(code, out, "conditional", "labels")
+
+
+def test_per_epoch_evaluation_and_kzoo_evaluate(tmp_path):
+    run = tmp_path / "run"
+    code, out = kzoo("train", "dcgan", "--set", "width=2", "--out", run, "--evaluate", *TINY_TRAIN)
+    assert code == 0, out
+    header = (run / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"fd", "kid", "coverage", "precision", "recall"} <= set(header)
+    code, out = kzoo("evaluate", run, "--num", 200, "--json")
+    assert code == 0, out
+    scores = json.loads(out)
+    assert scores["n"] == 200 and scores["evaluator"] == "kzoo-digits-v1" and scores["fd"] > 0
+
+
+def test_evaluate_refuses_images_the_evaluator_cannot_read(rgb_folder, tmp_path):
+    run = tmp_path / "run"
+    assert kzoo("train", "dcgan", "--dataset", rgb_folder, "--set", "width=2", "--out", run, *TINY_TRAIN)[0] == 0
+    assert_one_line_error(*kzoo("evaluate", run), "28x28x1")
