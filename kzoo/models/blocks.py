@@ -8,7 +8,49 @@ its input (conditioning in both networks, as in Mirza & Osindero 2014).
 import math
 
 import keras
-from keras import layers
+from keras import layers, ops
+
+def conv_data_format():
+    """The layout convolutions run in: channels-first on torch, channels-last elsewhere.
+
+    Keras on torch transposes around every channels-last convolution (torch convolves NCHW):
+    the DCGAN discriminator's forward pass took about half the time channels-first there
+    (../shared/notes). TensorFlow's CPU convolutions take only NHWC. kzoo's data stay NHWC
+    everywhere; `ConvLayout` layers move the channels once at each end of a convolution stack.
+    """
+    return "channels_first" if keras.backend.backend() == "torch" else "channels_last"
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class ConvLayout(layers.Layer):
+    """NHWC -> the convolutions' layout (`to="conv"`), or back (`to="data"`).
+
+    The identity on channels-last backends, but present on every backend, so that a network's
+    layers (and so its saved weights) are the same wherever the model is built.
+    """
+
+    def __init__(self, to, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if to not in ("conv", "data"):
+            raise ValueError(f"to must be 'conv' or 'data', not {to!r}")
+        self.to = to
+        self.data_format = data_format or conv_data_format()
+
+    def call(self, x):
+        if self.data_format == "channels_last":
+            return x
+        return ops.transpose(x, (0, 3, 1, 2) if self.to == "conv" else (0, 2, 3, 1))
+
+    def compute_output_shape(self, input_shape):
+        if self.data_format == "channels_last":
+            return input_shape
+        n, a, b, c = input_shape
+        return (n, c, a, b) if self.to == "conv" else (n, b, c, a)
+
+    def get_config(self):
+        # The layout is chosen where the model is built, not where it was saved.
+        return {**super().get_config(), "to": self.to}
+
 
 # Radford et al. 2016: weights from N(0, 0.02).
 def dcgan_init():
@@ -61,22 +103,26 @@ def conv_generator(image_shape, latent_dim, width, kernel_size=5, name="generato
     layout follows the TensorFlow DCGAN tutorial for MNIST.
     """
     h, w, c = image_shape
+    fmt = conv_data_format()
+    channel_axis = 1 if fmt == "channels_first" else -1
     noise = keras.Input(shape=(latent_dim,), name="noise")
     x = layers.Dense((h // 4) * (w // 4) * 4 * width, use_bias=False, kernel_initializer=dcgan_init())(noise)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((h // 4, w // 4, 4 * width))(x)
+    x = ConvLayout("conv")(x)
     for filters, strides in ((2 * width, 1), (width, 2)):
         x = layers.Conv2DTranspose(
             filters, kernel_size, strides=strides, padding="same", use_bias=False,
-            kernel_initializer=dcgan_init(),
+            kernel_initializer=dcgan_init(), data_format=fmt,
         )(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(axis=channel_axis)(x)
         x = layers.ReLU()(x)
-    images = layers.Conv2DTranspose(
+    x = layers.Conv2DTranspose(
         c, kernel_size, strides=2, padding="same", activation="tanh",
-        kernel_initializer=dcgan_init(), name="images",
+        kernel_initializer=dcgan_init(), data_format=fmt, name="images",
     )(x)
+    images = ConvLayout("data")(x)
     return keras.Model(noise, images, name=name)
 
 
@@ -85,13 +131,18 @@ def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, name=
 
     No batch normalization on the input layer (Radford et al. 2016).
     """
+    fmt = conv_data_format()
     images = keras.Input(shape=image_shape, name="images")
-    x = layers.Conv2D(width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init())(images)
+    x = ConvLayout("conv")(images)
+    x = layers.Conv2D(width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init(),
+                      data_format=fmt)(x)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(2 * width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init())(x)
+    x = layers.Conv2D(2 * width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init(),
+                      data_format=fmt)(x)
     if batch_norm:
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(axis=1 if fmt == "channels_first" else -1)(x)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Flatten()(x)
+    # Flatten in NHWC order on every backend, so the logit layer's weights mean the same everywhere.
+    x = layers.Flatten()(ConvLayout("data")(x))
     logits = layers.Dense(1, kernel_initializer=dcgan_init(), name="logits")(x)
     return keras.Model(images, logits, name=name)
