@@ -215,12 +215,14 @@ class AdversarialModel(keras.Model):
         return self.generator_loss(fake_logits)
 
     # ---------------------------------------------------------------- training
-    def compile(self, d_optimizer=None, g_optimizer=None, **kwargs):
+    def compile(self, d_optimizer=None, g_optimizer=None, jit_compile="auto", **kwargs):
         """Compile with one optimizer per player (defaults: `default_optimizers()`).
 
-        Other keyword arguments (`jit_compile`, `run_eagerly`, `steps_per_execution`) go to
+        `jit_compile="auto"` means XLA on TensorFlow (also on a CPU, unlike Keras's "auto") and
+        JAX, eager on torch. Other keyword arguments (`run_eagerly`, `steps_per_execution`) go to
         `keras.Model.compile`. There is no `loss`: the model's loss hooks define it.
         """
+        kwargs["jit_compile"] = autodiff.resolve_jit_compile(jit_compile)
         d_default, g_default = self.default_optimizers()
         d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else d_default
         g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else g_default
