@@ -1,0 +1,432 @@
+"""Sample quality of every built-in model (and the Keras-guide anchor) at one training budget.
+
+    python benchmarks/quality.py                      # the full table in benchmarks/README.md
+    python benchmarks/quality.py --backends jax --models gan,keras-guide --epochs 1 \\
+        --steps-per-epoch 2 --num 200 --width-scale 0.05 --out /tmp/q     # a smoke run
+
+For every backend and model, in its own subprocess (KERAS_BACKEND set before keras is imported):
+
+1. build the model at its default hyperparameters (`--width-scale` multiplies `width`, for tests
+   only), seeded with --seed (weights, noise, batch order);
+2. train it on "mnist-5k:train" - the 4,000 images of the train split; never the 1,000 held-out
+   images that the metrics use as reference - for --epochs epochs of --steps-per-epoch batches of
+   --batch-size (default: one pass, 4000 // 64 = 62 batches). The budget is counted in generator
+   steps: WGAN makes 5 critic updates per step and so costs more per epoch, but gets the same
+   number of epochs. Each epoch's batches come from `kzoo.training.epoch_batches` (seeded
+   shuffles), exactly as `kzoo train` makes them;
+3. time the training (the wall time of the `fit()` calls, compilation included; the first
+   epoch's and the later epochs' times are recorded apart, with the load average);
+4. generate --num images from numpy noise (--seed; conditional models get labels 0, 1, ..., 9,
+   0, 1, ... and are passed them) and score them with `kzoo.metrics.evaluate_images` against
+   the held-out images, on the kzoo-digits-v1 evaluator;
+5. write <model>_<backend>.json and a sample grid <model>_<backend>.png (64 images from seed
+   --seed; conditional models: one row per class).
+
+Then `kzoo.metrics.real_floor(--num)` (real train-split images against the held-out ones: what
+a perfect generator would score at that N) goes to floor.json, and table.md holds one row per
+model and backend with the floor row on top. The table is also printed. `--table-only`
+rebuilds it from the JSON files already in --out.
+
+The metrics come from a small digit classifier (kzoo-digits-v1), not Inception: fd is the
+Frechet distance on its 64-d features, not FID, and no number here is comparable with a
+published FID. FD is biased upward at small N: compare only at the same --num, next to the
+floor.
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+
+MODELS = ("gan", "dcgan", "cgan", "wgan", "lsgan", "keras-guide")
+DEFAULT_BACKENDS = ("jax", "tensorflow")
+DATASET = "mnist-5k:train"
+DEFAULT_EPOCHS = 2
+DEFAULT_OUT = os.path.join(_common.RESULTS, "quality")
+GRID_SAMPLES = 64
+METRIC_COLUMNS = ("fd", "kid", "classifier_score", "coverage", "class_kl", "precision", "recall",
+                  "label_accuracy")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Train every model for the same number of epochs on mnist-5k:train and score its "
+                    "samples with the kzoo-digits-v1 metrics; write JSON, sample grids and a table.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--backends", default=",".join(DEFAULT_BACKENDS),
+                        help="comma-separated keras backends (default: jax,tensorflow)")
+    parser.add_argument("--models", default=",".join(MODELS),
+                        help=f"comma-separated models (default: {','.join(MODELS)}); keras-guide is the "
+                             "anchor in benchmarks/keras_guide_gan.py")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                        help=f"epochs (generator passes over the train split) for every model (default {DEFAULT_EPOCHS})")
+    parser.add_argument("--steps-per-epoch", type=int, default=None,
+                        help="batches per epoch (default: one pass over the 4000 train images)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num", type=int, default=1000, help="generated images scored per model (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=DEFAULT_OUT, help="results folder (default benchmarks/results/quality)")
+    parser.add_argument("--width-scale", type=float, default=1.0,
+                        help="multiply every model's default width (tests only; default 1: the real models)")
+    parser.add_argument("--table-only", action="store_true", help="only rebuild table.md from the JSON in --out")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per training subprocess")
+    parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for backend in args.backends:
+        if backend not in _common.BACKENDS:
+            parser.error(f"unknown backend {backend!r}; choose from {', '.join(_common.BACKENDS)}")
+    for model in args.models:
+        if model not in MODELS:
+            parser.error(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+    if args.epochs < 1 or args.batch_size < 1 or args.num < 4 or args.width_scale <= 0:
+        parser.error("--epochs and --batch-size must be >= 1, --num >= 4, --width-scale > 0")
+    if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
+        parser.error("--steps-per-epoch must be >= 1")
+    return args
+
+
+def result_stem(model, backend):
+    return f"{model}_{backend}"
+
+
+# ============================================================================ worker (one model, one backend)
+def build_model(name, width_scale, seed):
+    """A compiled model: a built-in kzoo model or the Keras-guide anchor."""
+    import kzoo
+    from kzoo import data as datasets
+    from kzoo import registry, training
+
+    if name == "keras-guide":
+        from keras_guide_gan import KerasGuideGAN
+
+        cls = KerasGuideGAN
+    else:
+        cls = registry.load_model_class(name)
+    x, y = datasets.load(DATASET)
+    hp = training.prepare_hyperparameters(cls, x, y, {"seed": seed})
+    if width_scale != 1.0:
+        hp["width"] = max(1, round(cls.default_hyperparameters()["width"] * width_scale))
+    if name == "keras-guide":
+        model = cls(**hp)
+        model.compile()
+    else:
+        model = kzoo.create_model(name, **hp)
+    return model, x, y
+
+
+def run_worker(args, backend, name):
+    """Train, time, sample and score one model on this process's backend; write its JSON and PNG."""
+    import keras
+    import numpy as np
+
+    import kzoo
+    from kzoo import autodiff, images, sampling, training
+    from kzoo.metrics import evaluate_images
+
+    assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
+    load_before = _common.load_average()
+    autodiff.set_seed(args.seed)
+    model, x, y = build_model(name, args.width_scale, args.seed)
+    if len(x) != 4000:  # the train split only: the held-out 1000 are the metrics' reference
+        raise RuntimeError(f"{DATASET} has {len(x)} images, expected 4000")
+    labels = y if model.conditional else None
+    steps = args.steps_per_epoch or len(x) // args.batch_size
+
+    class StepClock(keras.callbacks.Callback):
+        """Wall-clock time at the end of every batch (the first includes compilation)."""
+
+        def __init__(self):
+            super().__init__()
+            self.ends = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.ends.append(time.perf_counter())
+
+    epoch_seconds, history, nonfinite, step_seconds, first_step = [], [], None, [], None
+    for epoch in range(args.epochs):
+        xb, yb = training.epoch_batches(x, labels, args.batch_size, steps, epoch, args.seed)
+        clock = StepClock()
+        started = time.perf_counter()
+        result = model.fit(xb, yb, batch_size=args.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                           shuffle=False, verbose=0, callbacks=[clock])
+        epoch_seconds.append(time.perf_counter() - started)
+        if epoch == 0 and clock.ends:
+            first_step = clock.ends[0] - started
+        step_seconds += list(np.diff(clock.ends))
+        row = {k: float(v[-1]) for k, v in result.history.items()}
+        history.append(row)
+        print(f"[{name} {backend}] epoch {epoch + 1}/{args.epochs}: {epoch_seconds[-1]:.1f} s "
+              f"{json.dumps({k: round(v, 4) for k, v in row.items()})}", flush=True)
+        if not all(math.isfinite(v) for v in row.values()):
+            nonfinite = f"non-finite loss at epoch {epoch + 1}: {row}"
+            break
+    train_seconds = sum(epoch_seconds)
+    load_after_train = _common.load_average()
+
+    num = args.num
+    eval_labels = (np.arange(num) % model.num_classes) if model.conditional else None
+    started = time.perf_counter()
+    generated = model.sample(num, seed=args.seed, labels=eval_labels)
+    metrics, error = None, nonfinite
+    try:
+        metrics = evaluate_images(generated, labels=eval_labels, seed=args.seed)
+    except Exception as e:  # NaN images from a diverged run: record, do not abort the table
+        error = f"{error + '; ' if error else ''}evaluation failed: {type(e).__name__}: {e}"
+    eval_seconds = time.perf_counter() - started
+
+    os.makedirs(args.out, exist_ok=True)
+    stem = result_stem(name, backend)
+    grid_images, per_row = sampling.grid_samples(model, GRID_SAMPLES, seed=args.seed)
+    images.save_grid(grid_images, os.path.join(args.out, stem + ".png"), nrow=per_row)
+
+    config = model.get_config()
+    record = {
+        "benchmark": "quality",
+        "model": name,
+        "backend": backend,
+        "dataset": DATASET,
+        "train_images": int(len(x)),
+        "epochs": args.epochs,
+        "epochs_done": len(epoch_seconds),
+        "steps_per_epoch": steps,
+        "batch_size": args.batch_size,
+        "d_steps": int(config.get("d_steps", 1)),
+        "seed": args.seed,
+        "width_scale": args.width_scale,
+        "hyperparameters": config,
+        "parameters": {"generator": int(model.generator.count_params()),
+                       "discriminator": int(model.discriminator.count_params())},
+        "train_seconds": round(train_seconds, 2),
+        "epoch_seconds": [round(s, 2) for s in epoch_seconds],
+        "first_epoch_seconds": round(epoch_seconds[0], 2),
+        "later_epoch_seconds_median": (round(statistics.median(epoch_seconds[1:]), 2)
+                                       if len(epoch_seconds) > 1 else None),
+        # The first fit() call's set-up and first step (compilation) vs. the steady step time.
+        "first_step_seconds": None if first_step is None else round(first_step, 2),
+        "step_seconds_median": round(float(statistics.median(step_seconds)), 4) if step_seconds else None,
+        "images_per_second": (round(args.batch_size / float(statistics.median(step_seconds)), 1)
+                              if step_seconds else None),
+        "history": history,
+        "num": num,
+        "eval_seconds": round(eval_seconds, 2),
+        "metrics": metrics,
+        "error": error,
+        "load_average": {"before": load_before, "after_training": load_after_train,
+                         "after": _common.load_average()},
+        "machine": _common.cpu_model(),
+        "versions": _common.versions(backend),
+        "kzoo_version": kzoo.__version__,
+        "command": [os.path.basename(sys.executable)] + sys.argv,
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    _common.save_json(record, os.path.join(args.out, stem + ".json"))
+    return record
+
+
+# ============================================================================ floor and table
+def compute_floor(args):
+    """real_floor(--num) in this process (keras imported here on the first backend), saved as floor.json."""
+    from kzoo.metrics import EVALUATOR_ID, real_floor
+
+    metrics = real_floor(args.num, seed=args.seed)
+    record = {"benchmark": "quality-floor", "num": args.num, "seed": args.seed, "evaluator": EVALUATOR_ID,
+              "metrics": metrics,
+              "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    _common.save_json(record, os.path.join(args.out, "floor.json"))
+    return record
+
+
+def _fmt(key, value):
+    if value is None:
+        return "-"
+    if key == "coverage":
+        return f"{int(value)}/10"
+    if key in ("kid",):
+        return f"{value:.4f}"
+    if key in ("fd",):
+        return f"{value:.2f}" if value < 100 else f"{value:.1f}"
+    return f"{value:.3f}" if key in ("class_kl",) else f"{value:.2f}"
+
+
+def _time(seconds):
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def build_table(records, floor):
+    """Markdown: the floor row, then one row per (model, backend) in the order given."""
+    head = ["model", "backend", "epochs", "train time", "fd ↓", "kid ↓", "classifier score ↑", "coverage ↑",
+            "class KL ↓", "precision ↑", "recall ↑", "label acc. ↑"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    fm = floor["metrics"]
+    lines.append("| **real train images (floor)** | - | - | - | "
+                 + " | ".join(_fmt(k, fm.get(k)) for k in METRIC_COLUMNS) + " |")
+    for r in records:
+        m = r.get("metrics") or {}
+        epochs = str(r["epochs_done"]) if r["epochs_done"] == r["epochs"] else f"{r['epochs_done']} of {r['epochs']}"
+        if r.get("error") and not m:
+            cells = ["failed: " + r["error"].replace("|", "/")[:80]] + [""] * (len(METRIC_COLUMNS) - 1)
+        else:
+            cells = [_fmt(k, m.get(k)) for k in METRIC_COLUMNS]
+        lines.append(f"| {r['model']} | {r['backend']} | {epochs} | {_time(r['train_seconds'])} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_table(args, records, floor, total_seconds=None):
+    steps = sorted({r["steps_per_epoch"] for r in records})
+    epochs = sorted({r["epochs"] for r in records})
+    loads = [r["load_average"]["before"] for r in records if r["load_average"]["before"] is not None]
+    loads += [r["load_average"]["after_training"] for r in records if r["load_average"]["after_training"] is not None]
+    machine = records[0]["machine"] if records else _common.cpu_model()
+    partial = [f"{r['model']} on {r['backend']} ({r['metrics']['coverage']}/10: "
+               f"{r['metrics']['class_counts']})"
+               for r in records if r.get("metrics") and r["metrics"]["coverage"] < 10]
+    failed = [f"{r['model']} on {r['backend']}: {r['error']}" for r in records if r.get("error")]
+    header = [
+        f"Trained on {DATASET} (4,000 images) for {', '.join(map(str, epochs))} epoch(s) of "
+        f"{', '.join(map(str, steps))} steps at batch {records[0]['batch_size'] if records else args.batch_size}, "
+        f"seed {records[0]['seed'] if records else args.seed}; {floor['num']} generated images per model scored "
+        f"against the 1,000 held-out images on {floor['evaluator']} features (fd = Frechet distance on those "
+        f"features, not FID). Width scale {records[0]['width_scale'] if records else args.width_scale}. "
+        f"Machine: {machine['cpu']}, {machine['cpus']} CPUs"
+        + (f"; load average during the runs {min(loads):.1f}-{max(loads):.1f}" if loads else "")
+        + (f"; whole command {total_seconds / 60:.1f} min" if total_seconds else "") + ".",
+        "",
+    ]
+    table = build_table(records, floor)
+    footer = ["", "Coverage below 10/10 (classes getting at least 2% of the predictions): "
+              + ("; ".join(partial) if partial else "none") + "."]
+    if failed:
+        footer.append("Failures: " + "; ".join(failed) + ".")
+    text = "\n".join(header) + "\n" + table + "\n" + "\n".join(footer) + "\n"
+    with open(os.path.join(args.out, "table.md"), "w") as f:
+        f.write(text)
+    return text
+
+
+def load_records(args, pairs=None):
+    records = []
+    if pairs is None:
+        paths = sorted(glob.glob(os.path.join(args.out, "*_*.json")))
+        order = {m: i for i, m in enumerate(MODELS)}
+        loaded = [json.load(open(p)) for p in paths]
+        loaded = [r for r in loaded if r.get("benchmark") == "quality"]
+        return sorted(loaded, key=lambda r: (order.get(r["model"], 99), r["backend"]))
+    for model, backend in pairs:
+        path = os.path.join(args.out, result_stem(model, backend) + ".json")
+        if os.path.exists(path):
+            records.append(json.load(open(path)))
+    return records
+
+
+# ============================================================================ driver
+def worker_command(args, backend, model):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend, model,
+           "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--num", str(args.num),
+           "--seed", str(args.seed), "--out", args.out, "--width-scale", repr(args.width_scale),
+           "--backends", backend, "--models", model]
+    if args.steps_per_epoch:
+        cmd += ["--steps-per-epoch", str(args.steps_per_epoch)]
+    return cmd
+
+
+def run_all(args):
+    os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
+    started = time.perf_counter()
+    pairs = [(m, b) for m in args.models for b in args.backends]
+    for backend in args.backends:  # one backend after the other: timings never overlap
+        for model in args.models:
+            stem = result_stem(model, backend)
+            stale = os.path.join(args.out, stem + ".json")
+            if os.path.exists(stale):
+                os.remove(stale)
+            log_path = os.path.join(args.out, "logs", stem + ".log")
+            env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+            t0 = time.perf_counter()
+            print(f"== {model} on {backend} (load {_common.load_average()}) -> {log_path}", flush=True)
+            with open(log_path, "w") as log:
+                try:
+                    proc = subprocess.run(worker_command(args, backend, model), env=env, stdout=log,
+                                          stderr=subprocess.STDOUT, timeout=args.timeout)
+                    code = proc.returncode
+                except subprocess.TimeoutExpired:
+                    code = "timeout"
+            if code != 0 or not os.path.exists(stale):
+                tail = open(log_path, errors="replace").read()[-2000:]
+                print(f"   FAILED ({code}); end of log:\n{tail}", flush=True)
+                _common.save_json(_failed_record(args, model, backend, f"worker exited with {code}"), stale)
+            else:
+                r = json.load(open(stale))
+                m = r.get("metrics") or {}
+                print(f"   done in {time.perf_counter() - t0:.0f} s: train {r['train_seconds']} s, "
+                      f"fd {m.get('fd')}, coverage {m.get('coverage')}", flush=True)
+
+    select_backend_for_floor(args.backends[0])
+    floor = compute_floor(args)
+    total = time.perf_counter() - started
+    records = load_records(args, pairs)
+    text = write_table(args, records, floor, total_seconds=total)
+    _common.save_json({"benchmark": "quality-summary", "command": [os.path.basename(sys.executable)] + sys.argv,
+                       "total_seconds": round(total, 1), "backends": args.backends, "models": args.models,
+                       "epochs": args.epochs, "num": args.num, "seed": args.seed,
+                       "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+                      os.path.join(args.out, "summary.json"))
+    print(text, flush=True)
+    return records
+
+
+def select_backend_for_floor(backend):
+    if "keras" not in sys.modules:
+        _common.select_backend(backend)
+
+
+def _failed_record(args, model, backend, error):
+    return {"benchmark": "quality", "model": model, "backend": backend, "dataset": DATASET,
+            "epochs": args.epochs, "epochs_done": 0, "steps_per_epoch": args.steps_per_epoch or 4000 // args.batch_size,
+            "batch_size": args.batch_size, "seed": args.seed, "width_scale": args.width_scale,
+            "train_seconds": None, "metrics": None, "error": error, "num": args.num,
+            "load_average": {"before": None, "after_training": None, "after": _common.load_average()},
+            "machine": _common.cpu_model()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.out = os.path.abspath(args.out)
+    if args.worker:
+        backend, model = args.worker
+        _common.select_backend(backend)
+        run_worker(args, backend, model)
+        return 0
+    if args.table_only:
+        floor_path = os.path.join(args.out, "floor.json")
+        if os.path.exists(floor_path):
+            floor = json.load(open(floor_path))
+        else:
+            select_backend_for_floor(args.backends[0])
+            floor = compute_floor(args)
+        total = None
+        summary_path = os.path.join(args.out, "summary.json")
+        if os.path.exists(summary_path):
+            total = json.load(open(summary_path)).get("total_seconds")
+        print(write_table(args, load_records(args), floor, total_seconds=total))
+        return 0
+    records = run_all(args)
+    return 0 if all(r.get("metrics") for r in records) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

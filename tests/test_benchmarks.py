@@ -1,0 +1,153 @@
+"""Smoke tests of the benchmark scripts (benchmarks/): they run and report well-formed results.
+
+Tiny networks and two steps; nothing here asserts a speed. The backend is $KERAS_BACKEND
+(default jax), passed to the scripts with --backend as a user would.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCHMARKS = os.path.join(REPO, "benchmarks")
+BACKEND = os.environ.get("KERAS_BACKEND", "jax")
+
+
+def run_script(script, *args, timeout=600):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("KERAS_BACKEND", None)  # the scripts' --backend flag must suffice
+    result = subprocess.run(
+        [sys.executable, os.path.join(BENCHMARKS, script), *args],
+        check=False, env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO,
+    )
+    assert result.returncode == 0, f"{script} failed:\n{result.stderr[-3000:]}"
+    return result
+
+
+def last_json(stdout):
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, f"expected one JSON object on stdout, got:\n{stdout}"
+    return json.loads(lines[0])
+
+
+def positive(value):
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def check_result(r, model, d_steps=1):
+    assert (r["backend"], r["model"], r["batch_size"], r["width"]) == (BACKEND, model, 8, 2)
+    variants = ["kzoo", "native"] + (["plain"] if BACKEND in ("torch", "jax") else [])
+    for variant in variants:
+        for suffix in ("", "_min", "_max"):
+            assert positive(r[f"{variant}_img_s{suffix}"]), (variant, suffix, r)
+        assert positive(r["fraction_of_sgemm"][variant])
+    assert positive(r["ratio"])
+    if "plain" in variants:
+        assert positive(r["plain_ratio"])
+    else:
+        assert "plain_img_s" not in r and "plain" in r["skipped"]
+    # The loops train the same architecture: the same number of trainable weights.
+    assert len(set(r["parameters"].values())) == 1, r["parameters"]
+    assert r["d_steps"] == d_steps
+    assert positive(r["flops_per_step"]) and positive(r["sgemm_gflops"]["best"])
+    assert r["versions"]["keras"] and r["machine"]["cpus"] >= 1
+
+
+# dcgan: convolutions, batch norm, Adam; cgan: labels, dropout, MLP.
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_throughput_json(model):
+    result = run_script(
+        "throughput.py", "--backend", BACKEND, "--model", model, "--width", "2", "--batch-size", "8",
+        "--steps", "2", "--repeats", "1", "--warmup", "1", "--json",
+    )
+    check_result(last_json(result.stdout), model)
+
+
+def test_throughput_table_and_saved_json(tmp_path):
+    # wgan: several critic steps (2 here, to compile quicker), weight clipping, RMSprop.
+    out = tmp_path / "result.json"
+    result = run_script(
+        "throughput.py", "--backend", BACKEND, "--model", "wgan", "--width", "2", "--batch-size", "8",
+        "--set", "d_steps=2", "--steps", "1", "--repeats", "2", "--warmup", "1", "--threads", "1",
+        "--out", str(out),
+    )
+    assert "kzoo" in result.stdout and "native" in result.stdout and "ratio" in result.stdout
+    r = json.loads(out.read_text())
+    check_result(r, "wgan", d_steps=2)
+    assert r["threads"]["requested"] == 1 and r["hyperparameters"] == {"d_steps": 2, "width": 2}
+    assert all(len(v) == 2 for v in r["img_s_per_repeat"].values())
+
+
+def test_flops_dcgan_counts_the_layers():
+    r = last_json(run_script("flops.py", "--backend", BACKEND, "--model", "dcgan", "--width", "2",
+                             "--batch-size", "8", "--json").stdout)
+    m = r["models"]["dcgan"]
+    # Width 2, latent 100, 28x28x1, 5x5 kernels; FLOPs = 2 x multiply-accumulates.
+    f_g = 2 * 100 * 392 + 2 * 49 * 25 * 8 * 4 + 2 * 49 * 25 * 4 * 2 + 2 * 196 * 25 * 2 * 1
+    f_d = 2 * 196 * 25 * 1 * 2 + 2 * 49 * 25 * 2 * 4 + 2 * 196 * 1
+    assert (m["generator_forward"], m["discriminator_forward"]) == (f_g, f_d)
+    assert m["per_image"] == (f_g + 6 * f_d) + (3 * f_g + 3 * f_d)
+    assert m["step"] == 8 * m["per_image"]
+
+
+def test_flops_counts_every_d_step():
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import flops
+    finally:
+        sys.path.remove(BENCHMARKS)
+    m = flops.model_flops("wgan", width=2, batch_size=8)
+    f_g, f_d = m["generator_forward"], m["discriminator_forward"]
+    assert m["d_steps"] == 5 and f_g > 0 and f_d > 0
+    assert m["per_image"] == 5 * (f_g + 6 * f_d) + 3 * f_g + 3 * f_d
+
+
+def test_plot_and_tables_from_saved_results(tmp_path):
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        import plot_throughput
+    finally:
+        sys.path.remove(BENCHMARKS)
+    files = []
+    for backend, plain in (("tensorflow", None), ("torch", 30.0), ("jax", 20.0)):
+        r = {
+            "backend": backend, "model": "dcgan", "batch_size": 64, "width": 64, "d_steps": 1,
+            "kzoo_img_s": 50.0, "kzoo_img_s_min": 45.0, "kzoo_img_s_max": 55.0,
+            "native_img_s": 60.0, "native_img_s_min": 58.0, "native_img_s_max": 61.0, "ratio": 0.833,
+            "flops_per_step": 38.4e9, "fraction_of_sgemm": {"kzoo": 0.3, "native": 0.36},
+            "sgemm_gflops": {"best": 80.0}, "load_average_1min": {"before": 0.1, "after": 0.2},
+            "machine": {"cpu": "test CPU", "cpus": 2},
+        }
+        if plain:
+            r.update(plain_img_s=plain, plain_img_s_min=plain, plain_img_s_max=plain, plain_ratio=50.0 / plain)
+            r["fraction_of_sgemm"]["plain"] = 0.2
+        path = tmp_path / f"throughput-{backend}-dcgan.json"
+        path.write_text(json.dumps(r))
+        files.append(str(path))
+    png = tmp_path / "plot.png"
+    assert plot_throughput.main([*files, "--out", str(png)]) == 0
+    assert png.stat().st_size > 1000
+    tables = plot_throughput.markdown(plot_throughput.load_results(files))
+    for heading in ("**tensorflow** (no plain variant)", "**torch**", "**jax**"):
+        assert heading in tables
+    assert "| dcgan | 50.0 (45.0-55.0) | 60.0 (58.0-61.0) | 0.83 | 30% / 36% | 80 | 0.1 -> 0.2 |" in tables
+    assert "| dcgan | 50.0 (45.0-55.0) | 60.0 (58.0-61.0) | 30.0 (30.0-30.0) | 0.83 | 1.67 |" in tables
+
+
+def test_startup_reports_even_without_a_working_cli(tmp_path):
+    out = tmp_path / "startup.json"
+    r = last_json(run_script(
+        "startup.py", "--runs", "1", "--backend-runs", "1", "--backends", BACKEND, "--width", "2",
+        "--batch-size", "8", "--json", "--out", str(out),
+    ).stdout)
+    assert set(r["commands"]) == {"python -c pass", "import kzoo", "kzoo --help", "kzoo list"}
+    for entry in r["commands"].values():  # either timed or explained
+        assert positive(entry["median"]) if entry["available"] else entry["error"]
+    assert r["commands"]["import kzoo"]["available"], "importing kzoo must not import keras"
+    first = r["first_step"][BACKEND]
+    assert first["available"], first
+    assert positive(first["first_fit_s"]) and positive(first["wall_s"]["median"])
