@@ -953,7 +953,7 @@ def build_result(args, spec, model, variants, skipped, warmup_s, wall, cpu, sgem
     result["sgemm_gflops"] = sgemm
     peak = sgemm["best"] * 1e9
     result["fraction_of_sgemm"] = {
-        k: round(result[f"{k}_img_s"] * count["per_image"] / peak, 4) for k in img_s}
+        k: float(f"{result[f'{k}_img_s'] * count['per_image'] / peak:.4g}") for k in img_s}
     result["machine"] = _common.cpu_model()
     result["load_average_1min"] = {"before": load_before, "after": _common.load_average()}
     result["threads"] = {"requested": args.threads, **_framework_threads(args.backend)}
