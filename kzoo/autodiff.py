@@ -1,5 +1,8 @@
 """How a gradient is taken and applied on each backend: the only backend-specific code in kzoo.
 
+(It also holds the other per-backend choices: the convolutions' data layout, what
+`jit_compile="auto"` means, and seeding without importing TensorFlow.)
+
 Everything else in kzoo (the adversarial step, the models, the losses) is written in `keras.ops`
 and calls the two functions below:
 
@@ -20,6 +23,11 @@ outputs (see ../shared/notes: pitfall 6).
 import keras
 
 BACKEND = keras.backend.backend()
+
+# The layout convolutions run in. Keras on torch transposes around every channels-last
+# convolution (torch convolves NCHW; the DCGAN discriminator's forward pass took about half the
+# time channels-first there, ../shared/notes); TensorFlow's CPU convolutions take only NHWC.
+CONV_DATA_FORMAT = "channels_first" if BACKEND == "torch" else "channels_last"
 
 
 def resolve_jit_compile(jit_compile):

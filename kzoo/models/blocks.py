@@ -10,15 +10,15 @@ import math
 import keras
 from keras import layers, ops
 
-def conv_data_format():
-    """The layout convolutions run in: channels-first on torch, channels-last elsewhere.
+from kzoo import autodiff
 
-    Keras on torch transposes around every channels-last convolution (torch convolves NCHW):
-    the DCGAN discriminator's forward pass took about half the time channels-first there
-    (../shared/notes). TensorFlow's CPU convolutions take only NHWC. kzoo's data stay NHWC
-    everywhere; `ConvLayout` layers move the channels once at each end of a convolution stack.
+def conv_data_format():
+    """The layout convolutions run in on this backend (`kzoo.autodiff.CONV_DATA_FORMAT`).
+
+    kzoo's data stay NHWC everywhere; `ConvLayout` layers move the channels once at each end of a
+    convolution stack when the backend prefers channels-first.
     """
-    return "channels_first" if keras.backend.backend() == "torch" else "channels_last"
+    return autodiff.CONV_DATA_FORMAT
 
 
 @keras.saving.register_keras_serializable(package="kzoo")
