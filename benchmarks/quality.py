@@ -81,6 +81,7 @@ def parse_args(argv=None):
     parser.add_argument("--table-only", action="store_true", help="only rebuild table.md from the JSON in --out")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per training subprocess")
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--code", help=argparse.SUPPRESS)  # the workers' snapshot of the sources
     args = parser.parse_args(argv)
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     args.models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -99,6 +100,48 @@ def parse_args(argv=None):
 
 def result_stem(model, backend):
     return f"{model}_{backend}"
+
+
+def snapshot_sources(dest):
+    """Copy kzoo (with its data files) and the anchor model into `dest`; the workers import from it.
+
+    A full run takes half an hour or more on a shared checkout that others edit: without a
+    snapshot, models trained later in the run would use other code than the first ones.
+    """
+    import shutil
+
+    shutil.copytree(os.path.join(_common.REPO, "kzoo"), os.path.join(dest, "kzoo"),
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(os.path.join(_common.REPO, "benchmarks", "keras_guide_gan.py"), dest)
+    return dest
+
+
+def source_fingerprint(root=None):
+    """sha256 over kzoo's Python sources and the anchor model under `root` (a snapshot or the
+    checkout), and the checkout's git commit.
+
+    Recorded by every worker: rows trained by different code are flagged in the table instead
+    of being silently compared.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    if root is None:
+        root, anchor = _common.REPO, os.path.join(_common.REPO, "benchmarks", "keras_guide_gan.py")
+    else:
+        anchor = os.path.join(root, "keras_guide_gan.py")
+    files = sorted(glob.glob(os.path.join(root, "kzoo", "**", "*.py"), recursive=True))
+    for path in files + [anchor]:
+        digest.update(os.path.relpath(path, root).replace(os.sep, "/").encode())
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    commit = None
+    try:
+        commit = subprocess.run(["git", "-C", _common.REPO, "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"sources_sha256": digest.hexdigest()[:16], "git_commit": commit}
 
 
 # ============================================================================ worker (one model, one backend)
@@ -128,6 +171,9 @@ def build_model(name, width_scale, seed):
 
 def run_worker(args, backend, name):
     """Train, time, sample and score one model on this process's backend; write its JSON and PNG."""
+    if args.code:  # the run's snapshot wins over the checkout (which _common put on sys.path)
+        sys.path.insert(0, args.code)
+    code = source_fingerprint(args.code)  # of the sources about to be imported
     import keras
     import numpy as np
 
@@ -136,6 +182,8 @@ def run_worker(args, backend, name):
     from kzoo.metrics import evaluate_images
 
     assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
+    if args.code:
+        assert os.path.realpath(kzoo.__file__).startswith(os.path.realpath(args.code)), kzoo.__file__
     load_before = _common.load_average()
     autodiff.set_seed(args.seed)
     model, x, y = build_model(name, args.width_scale, args.seed)
@@ -206,6 +254,8 @@ def run_worker(args, backend, name):
         "seed": args.seed,
         "width_scale": args.width_scale,
         "hyperparameters": config,
+        "jit_compile": model.jit_compile,
+        "code": code,
         "parameters": {"generator": int(model.generator.count_params()),
                        "discriminator": int(model.discriminator.count_params())},
         "train_seconds": round(train_seconds, 2),
@@ -312,6 +362,10 @@ def write_table(args, records, floor, total_seconds=None):
               + ("; ".join(partial) if partial else "none") + "."]
     if failed:
         footer.append("Failures: " + "; ".join(failed) + ".")
+    fingerprints = {r.get("code", {}).get("sources_sha256") for r in records}
+    if len(fingerprints) > 1:
+        footer.append("WARNING: these rows were trained by different versions of kzoo's code "
+                      f"(sources_sha256 {', '.join(sorted(map(str, fingerprints)))}); re-run them together.")
     text = "\n".join(header) + "\n" + table + "\n" + "\n".join(footer) + "\n"
     with open(os.path.join(args.out, "table.md"), "w") as f:
         f.write(text)
@@ -341,12 +395,28 @@ def worker_command(args, backend, model):
            "--backends", backend, "--models", model]
     if args.steps_per_epoch:
         cmd += ["--steps-per-epoch", str(args.steps_per_epoch)]
+    if args.code:
+        cmd += ["--code", args.code]
     return cmd
 
 
 def run_all(args):
+    import shutil
+    import tempfile
+
     os.makedirs(os.path.join(args.out, "logs"), exist_ok=True)
     started = time.perf_counter()
+    args.code = snapshot_sources(tempfile.mkdtemp(prefix="kzoo-quality-"))
+    sys.path.insert(0, args.code)  # the floor below, too, uses the snapshot
+    code = source_fingerprint(args.code)
+    print(f"sources {code['sources_sha256']} (commit {code['git_commit']}) snapshot in {args.code}", flush=True)
+    try:
+        return _run_all(args, started, code)
+    finally:
+        shutil.rmtree(args.code, ignore_errors=True)
+
+
+def _run_all(args, started, code):
     pairs = [(m, b) for m in args.models for b in args.backends]
     for backend in args.backends:  # one backend after the other: timings never overlap
         for model in args.models:
@@ -362,13 +432,13 @@ def run_all(args):
                 try:
                     proc = subprocess.run(worker_command(args, backend, model), env=env, stdout=log,
                                           stderr=subprocess.STDOUT, timeout=args.timeout)
-                    code = proc.returncode
+                    status = proc.returncode
                 except subprocess.TimeoutExpired:
-                    code = "timeout"
-            if code != 0 or not os.path.exists(stale):
+                    status = "timeout"
+            if status != 0 or not os.path.exists(stale):
                 tail = open(log_path, errors="replace").read()[-2000:]
-                print(f"   FAILED ({code}); end of log:\n{tail}", flush=True)
-                _common.save_json(_failed_record(args, model, backend, f"worker exited with {code}"), stale)
+                print(f"   FAILED ({status}); end of log:\n{tail}", flush=True)
+                _common.save_json(_failed_record(args, model, backend, f"worker exited with {status}"), stale)
             else:
                 r = json.load(open(stale))
                 m = r.get("metrics") or {}
@@ -382,6 +452,7 @@ def run_all(args):
     text = write_table(args, records, floor, total_seconds=total)
     _common.save_json({"benchmark": "quality-summary", "command": [os.path.basename(sys.executable)] + sys.argv,
                        "total_seconds": round(total, 1), "backends": args.backends, "models": args.models,
+                       "code": code,
                        "epochs": args.epochs, "num": args.num, "seed": args.seed,
                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
                       os.path.join(args.out, "summary.json"))

@@ -72,7 +72,7 @@ def parse_args(argv=None):
                         help="comma-separated subset of kzoo,native,plain (default: all)")
     parser.add_argument("--kzoo-jit-compile", default="auto", choices=("auto", "true", "false"),
                         help="jit_compile passed to the kzoo model's compile() (default auto: what users get; "
-                             "Keras resolves it to False for TensorFlow on a CPU-only machine)")
+                             "kzoo resolves it to XLA on TensorFlow, where Keras alone would turn XLA off on a CPU)")
     parser.add_argument("--threads", type=int, default=None,
                         help="compute threads per library (default: the libraries' own, one per core); "
                              "1 gives steadier figures on a busy machine")

@@ -26,8 +26,7 @@ def current_backend():
 def test_quality_benchmark_smoke(tmp_path):
     backend = current_backend()
     out = tmp_path / "quality"
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     cmd = [sys.executable, str(SCRIPT), "--backends", backend, "--models", "cgan,keras-guide",
            "--epochs", "1", "--steps-per-epoch", "2", "--num", "200", "--width-scale", "0.05",
            "--seed", "3", "--out", str(out)]
@@ -42,6 +41,7 @@ def test_quality_benchmark_smoke(tmp_path):
         assert record["dataset"] == "mnist-5k:train" and record["train_images"] == 4000
         assert record["epochs_done"] == 1 and record["steps_per_epoch"] == 2 and record["batch_size"] == 64
         assert record["error"] is None
+        assert record["jit_compile"] in (True, False) and len(record["code"]["sources_sha256"]) == 16
         assert record["hyperparameters"]["width"] <= 6  # scaled down
         assert record["train_seconds"] > 0
         metrics = record["metrics"]
@@ -64,6 +64,32 @@ def test_quality_benchmark_smoke(tmp_path):
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"| keras-guide | {backend} | 1 |" in (out / "table.md").read_text()
+
+
+def test_table_flags_rows_trained_by_different_code(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import quality
+
+    metrics = {"fd": 12.345, "kid": 0.01234, "classifier_score": 8.0, "coverage": 9, "class_kl": 0.1,
+               "precision": 0.7, "recall": 0.6, "class_counts": [100] * 9 + [0]}
+    base = {"benchmark": "quality", "backend": "jax", "epochs": 2, "epochs_done": 2, "steps_per_epoch": 62,
+            "batch_size": 64, "seed": 0, "width_scale": 1.0, "train_seconds": 130.0, "error": None,
+            "load_average": {"before": 1.0, "after_training": 2.0, "after": 2.0},
+            "machine": {"cpu": "test cpu", "cpus": 2}}
+    records = [
+        {**base, "model": "dcgan", "metrics": metrics, "code": {"sources_sha256": "a" * 16}},
+        {**base, "model": "cgan", "metrics": {**metrics, "label_accuracy": 0.5}, "code": {"sources_sha256": "b" * 16}},
+    ]
+    floor = {"num": 1000, "evaluator": "kzoo-digits-v1", "metrics": {**metrics, "fd": 0.2, "coverage": 10}}
+    args = quality.parse_args(["--out", str(tmp_path)])
+    text = quality.write_table(args, records, floor, total_seconds=600)
+    assert "| dcgan | jax | 2 | 2.2 min | 12.35 | 0.0123 | 8.00 | 9/10 |" in text
+    assert "| 0.50 |" in text  # cgan's label accuracy
+    assert "whole command 10.0 min" in text
+    assert "dcgan on jax (9/10" in text
+    assert "WARNING" in text and "different versions" in text
+    records[1]["code"] = records[0]["code"]
+    assert "WARNING" not in quality.write_table(args, records, floor)
 
 
 def test_quality_benchmark_rejects_unknown_model():
