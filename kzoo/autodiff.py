@@ -171,3 +171,83 @@ def set_seed(seed):
         import torch
 
         torch.manual_seed(seed)
+
+
+# ------------------------------------------------------------------ torch fast paths for two layers
+# Keras's torch implementations of two layers the DCGAN family leans on do work that plain
+# torch.nn does not (benchmarks/README.md, "Closing the torch gap"):
+# - `conv_transpose` computes the full, uncropped output, (in - 1) * stride + kernel per side,
+#   then slices the "same" window out of it: for DCGAN's 7x7 stride-1 layer (78% of the
+#   generator's FLOPs) that is 11x11 outputs for 7x7 kept, and the backward pass pays for it too;
+# - `BatchNormalization` normalizes with separate mean, square, subtract, multiply kernels.
+# Each helper below returns None when it has no exact fast path for its arguments (any other
+# backend, or a case torch's arguments cannot express): the layer then runs Keras's own code.
+
+
+def conv_transpose(inputs, kernel, strides, padding, output_padding, dilation_rate, data_format):
+    """`keras.ops.conv_transpose`, computing only the output window Keras keeps; or None.
+
+    Torch's `conv_transpose2d(padding=p, output_padding=q)` keeps the full output minus p on the
+    left and p - q on the right, so Keras's crop (left, right) is exact when 0 <= left - right
+    < max(stride, dilation); otherwise the smaller crop is computed and the rest sliced off.
+    """
+    if BACKEND != "torch" or len(kernel.shape) != 4:
+        return None
+    try:
+        from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
+    except ImportError:  # a private Keras helper moved: keep Keras's own (slower) path
+        return None
+    import torch
+
+    crops = compute_conv_transpose_output_crops_for_torch(
+        input_shape=tuple(inputs.shape), kernel_shape=tuple(kernel.shape), strides=tuple(strides),
+        padding=padding, output_padding=output_padding, dilation_rate=tuple(dilation_rate),
+    )
+    if any(left < 0 or right < 0 for left, right in crops):
+        return None  # Keras zero-pads here; rare, and not worth a second code path
+    torch_padding, torch_output_padding, slices = [], [], [slice(None), slice(None)]
+    for (left, right), stride, dilation in zip(crops, strides, dilation_rate):
+        if 0 <= left - right < max(stride, dilation):
+            torch_padding.append(left)
+            torch_output_padding.append(left - right)
+            slices.append(slice(None))
+        else:
+            keep = min(left, right)
+            torch_padding.append(keep)
+            torch_output_padding.append(0)
+            slices.append(slice(left - keep, -(right - keep) or None))
+    channels_last = data_format == "channels_last"
+    x = keras.ops.convert_to_tensor(inputs)
+    if channels_last:
+        x = x.permute(0, 3, 1, 2)
+    outputs = torch.nn.functional.conv_transpose2d(
+        x, keras.ops.convert_to_tensor(kernel).permute(3, 2, 0, 1), stride=tuple(strides),
+        padding=tuple(torch_padding), output_padding=tuple(torch_output_padding),
+        dilation=tuple(dilation_rate),
+    )[tuple(slices)]
+    return outputs.permute(0, 2, 3, 1) if channels_last else outputs
+
+
+def batch_norm_training(inputs, gamma, beta, epsilon, channel_axis):
+    """(normalized inputs, batch mean, batch variance) in one fused kernel; or None.
+
+    The statistics are those Keras uses (biased variance), for the layer's moving averages.
+    Torch's `batch_norm` returns them only through its running buffers, as the UNBIASED
+    variance; with momentum 1 the buffers hold exactly the batch statistics, rescaled here.
+    """
+    if BACKEND != "torch" or channel_axis not in (1, 1 - len(inputs.shape)) or len(inputs.shape) < 2:
+        return None
+    import torch
+
+    x = keras.ops.convert_to_tensor(inputs)
+    if x.dtype != torch.float32:
+        return None
+    count = x.numel() // x.shape[1]
+    if count < 2:
+        return None  # torch rejects a batch of one value per channel in training mode
+    mean = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device)
+    variance = torch.zeros_like(mean)
+    outputs = torch.nn.functional.batch_norm(
+        x, mean, variance, weight=gamma, bias=beta, training=True, momentum=1.0, eps=epsilon,
+    )
+    return outputs, mean, variance * ((count - 1) / count)

@@ -52,6 +52,48 @@ class ConvLayout(layers.Layer):
         return {**super().get_config(), "to": self.to}
 
 
+@keras.saving.register_keras_serializable(package="kzoo")
+class Conv2DTranspose(layers.Conv2DTranspose):
+    """`keras.layers.Conv2DTranspose` that computes only the outputs it keeps, where it can.
+
+    Same weights, configuration and default name as Keras's layer, so checkpoints are
+    interchangeable; the arithmetic is `kzoo.autodiff.conv_transpose` (faster on torch).
+    """
+
+    def call(self, inputs):
+        outputs = autodiff.conv_transpose(inputs, self.kernel, self.strides, self.padding,
+                                          self.output_padding, self.dilation_rate, self.data_format)
+        if outputs is None:
+            return super().call(inputs)
+        if self.use_bias:
+            channel_axis = -1 if self.data_format == "channels_last" else 1
+            bias_shape = [1] * len(outputs.shape)
+            bias_shape[channel_axis] = self.filters
+            outputs = ops.add(outputs, ops.reshape(self.bias, bias_shape))
+        return self.activation(outputs) if self.activation is not None else outputs
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class BatchNormalization(layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` that normalizes a training batch in one fused kernel
+    where it can (`kzoo.autodiff.batch_norm_training`, torch); same weights and name as Keras's."""
+
+    def call(self, inputs, training=None, mask=None):
+        plain = mask is None and not self.renorm and not self.synchronized
+        if training and self.trainable and plain:
+            gamma = ops.cast(self.gamma, "float32") if self.scale else None
+            beta = ops.cast(self.beta, "float32") if self.center else None
+            fused = autodiff.batch_norm_training(inputs, gamma, beta, self.epsilon, self.axis)
+            if fused is not None:
+                outputs, mean, variance = fused
+                self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+                self.moving_variance.assign(
+                    self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
+                )
+                return ops.cast(outputs, self.compute_dtype)
+        return super().call(inputs, training=training, mask=mask)
+
+
 # Radford et al. 2016: weights from N(0, 0.02).
 def dcgan_init():
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
@@ -107,18 +149,18 @@ def conv_generator(image_shape, latent_dim, width, kernel_size=5, name="generato
     channel_axis = 1 if fmt == "channels_first" else -1
     noise = keras.Input(shape=(latent_dim,), name="noise")
     x = layers.Dense((h // 4) * (w // 4) * 4 * width, use_bias=False, kernel_initializer=dcgan_init())(noise)
-    x = layers.BatchNormalization()(x)
+    x = BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((h // 4, w // 4, 4 * width))(x)
     x = ConvLayout("conv")(x)
     for filters, strides in ((2 * width, 1), (width, 2)):
-        x = layers.Conv2DTranspose(
+        x = Conv2DTranspose(
             filters, kernel_size, strides=strides, padding="same", use_bias=False,
             kernel_initializer=dcgan_init(), data_format=fmt,
         )(x)
-        x = layers.BatchNormalization(axis=channel_axis)(x)
+        x = BatchNormalization(axis=channel_axis)(x)
         x = layers.ReLU()(x)
-    x = layers.Conv2DTranspose(
+    x = Conv2DTranspose(
         c, kernel_size, strides=2, padding="same", activation="tanh",
         kernel_initializer=dcgan_init(), data_format=fmt, name="images",
     )(x)
@@ -140,7 +182,7 @@ def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, name=
     x = layers.Conv2D(2 * width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init(),
                       data_format=fmt)(x)
     if batch_norm:
-        x = layers.BatchNormalization(axis=1 if fmt == "channels_first" else -1)(x)
+        x = BatchNormalization(axis=1 if fmt == "channels_first" else -1)(x)
     x = layers.LeakyReLU(0.2)(x)
     # Flatten in NHWC order on every backend, so the logit layer's weights mean the same everywhere.
     x = layers.Flatten()(ConvLayout("data")(x))

@@ -1,0 +1,133 @@
+"""kzoo's Conv2DTranspose and BatchNormalization compute what Keras's own layers compute.
+
+On torch they take faster paths (kzoo.autodiff.conv_transpose / batch_norm_training); on every
+backend they must give Keras's outputs, gradients and moving statistics for the same weights.
+"""
+
+import keras
+import numpy as np
+import pytest
+from keras import layers
+
+from kzoo import autodiff
+from kzoo.models import blocks
+
+RTOL, ATOL = 1e-4, 1e-4
+
+
+def gradients(layer, x, training=None):
+    """d(sum(output * fixed random weights)) / d(inputs and each trainable weight), as numpy."""
+    kwargs = {} if training is None else {"training": training}
+    y = np.asarray(keras.ops.convert_to_numpy(layer(x, **kwargs)))
+    probe = np.random.default_rng(1).standard_normal(y.shape).astype("float32")
+    variables = layer.trainable_variables
+
+    def loss_of(inputs):
+        return keras.ops.sum(keras.ops.multiply(layer(inputs, **kwargs), keras.ops.convert_to_tensor(probe)))
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = loss_of(xt)
+        grads = tape.gradient(loss, [xt] + [v.value for v in variables])
+    elif backend == "torch":
+        import torch
+
+        xt = torch.tensor(x, requires_grad=True)
+        grads = torch.autograd.grad(loss_of(xt), [xt] + [v.value for v in variables])
+    else:
+        import jax
+
+        values = [v.value for v in variables]
+
+        def pure(inputs, weights):
+            with keras.StatelessScope(state_mapping=list(zip(variables, weights))):
+                return loss_of(inputs)
+
+        gx, gw = jax.grad(pure, argnums=(0, 1))(x, values)
+        grads = [gx] + list(gw)
+    return y, [np.asarray(keras.ops.convert_to_numpy(g)) for g in grads]
+
+
+def copy_weights(source, target):
+    for s, t in zip(source.weights, target.weights):
+        t.assign(s.value)
+
+
+@pytest.mark.parametrize(
+    "kernel,strides,padding,data_format,use_bias,size",
+    [
+        (5, 1, "same", "channels_first", False, 7),  # DCGAN's first transposed convolution
+        (5, 2, "same", "channels_first", False, 7),  # and its upsampling ones
+        (5, 2, "same", "channels_last", True, 7),
+        (4, 2, "same", "channels_last", True, 8),  # the Keras-guide GAN's even kernels
+        (3, 3, "same", "channels_first", True, 5),
+        (4, 1, "same", "channels_first", True, 6),
+        (3, 2, "valid", "channels_last", True, 5),
+        (2, 3, "valid", "channels_first", True, 4),
+    ],
+)
+def test_conv2d_transpose_matches_keras(kernel, strides, padding, data_format, use_bias, size):
+    if data_format == "channels_first" and keras.backend.backend() == "tensorflow":
+        data_format = "channels_last"  # TensorFlow's CPU kernels convolve NHWC only
+    keras.utils.set_random_seed(0)
+    shape = (3, 4, size, size) if data_format == "channels_first" else (3, size, size, 4)
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    kwargs = dict(filters=5, kernel_size=kernel, strides=strides, padding=padding,
+                  data_format=data_format, use_bias=use_bias, activation="tanh")
+    ours, theirs = blocks.Conv2DTranspose(**kwargs), layers.Conv2DTranspose(**kwargs)
+    ours.build(shape), theirs.build(shape)
+    copy_weights(theirs, ours)
+    if use_bias:  # a non-zero bias, so its addition is checked too
+        ours.bias.assign(np.linspace(-1, 1, 5).astype("float32"))
+        theirs.bias.assign(ours.bias.value)
+    assert ours.name.startswith("conv2d_transpose")  # the checkpoint key Keras's layer would use
+    y_ours, g_ours = gradients(ours, x)
+    y_theirs, g_theirs = gradients(theirs, x)
+    assert y_ours.shape == y_theirs.shape == tuple(ours.compute_output_shape(shape))
+    np.testing.assert_allclose(y_ours, y_theirs, rtol=RTOL, atol=ATOL)
+    for a, b in zip(g_ours, g_theirs):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("shape,axis", [((16, 12), -1), ((8, 6, 5, 5), 1), ((8, 5, 5, 6), -1)])
+def test_batch_normalization_matches_keras(shape, axis):
+    x = (np.random.default_rng(2).standard_normal(shape) * 3 + 1).astype("float32")
+    ours, theirs = blocks.BatchNormalization(axis=axis), layers.BatchNormalization(axis=axis)
+    ours.build(shape), theirs.build(shape)
+    channels = shape[axis]
+    for layer in (ours, theirs):  # non-trivial scale and offset
+        layer.gamma.assign(np.linspace(0.5, 2, channels).astype("float32"))
+        layer.beta.assign(np.linspace(-1, 1, channels).astype("float32"))
+    assert ours.name.startswith("batch_normalization")
+    y_ours, g_ours = gradients(ours, x, training=True)
+    y_theirs, g_theirs = gradients(theirs, x, training=True)
+    np.testing.assert_allclose(y_ours, y_theirs, rtol=RTOL, atol=ATOL)
+    for a, b in zip(g_ours, g_theirs):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+    # gradients() called each layer twice in training mode: the moving statistics moved twice.
+    for name in ("moving_mean", "moving_variance"):
+        moved = np.asarray(keras.ops.convert_to_numpy(getattr(ours, name).value))
+        expected = np.asarray(keras.ops.convert_to_numpy(getattr(theirs, name).value))
+        initial = 0.0 if name == "moving_mean" else 1.0
+        assert not np.allclose(moved, initial)
+        np.testing.assert_allclose(moved, expected, rtol=1e-5, atol=1e-6)
+    # Inference uses the moving statistics, as Keras does.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(ours(x, training=False)),
+                               keras.ops.convert_to_numpy(theirs(x, training=False)), rtol=RTOL, atol=ATOL)
+
+
+def test_fast_paths_are_taken_on_torch_only():
+    """The fast paths exist for torch; elsewhere the layers must fall back to Keras's code."""
+    x = np.ones((2, 3, 4, 4), "float32")
+    kernel = np.ones((3, 3, 5, 3), "float32")
+    conv = autodiff.conv_transpose(x, kernel, (2, 2), "same", None, (1, 1), "channels_first")
+    norm = autodiff.batch_norm_training(x, None, None, 1e-3, 1)
+    if keras.backend.backend() == "torch":
+        assert tuple(conv.shape) == (2, 5, 8, 8) and tuple(norm[0].shape) == x.shape
+    else:
+        assert conv is None and norm is None
