@@ -23,9 +23,9 @@ them alike:
             tensorflow  not measured.
 
 Each variant is first warmed up (compiled) for --warmup steps; then --repeats rounds run
---steps steps of each variant. Throughput is batch_size * steps / seconds, counting one
-generator step (with its d_steps discriminator steps) as one batch. The kzoo time runs from
-fit()'s first batch to its end of epoch (the steps, their data feeding, the wait for the last
+--steps steps of each variant (by default as many as make the fastest variant run about a
+second). Throughput is batch_size * steps / seconds, counting one generator step (with its
+d_steps discriminator steps) as one batch. The kzoo time runs from fit()'s first batch to its end of epoch (the steps, their data feeding, the wait for the last
 step); fit()'s per-call set-up and tear-down are reported apart (kzoo_fit_overhead_s). The
 loops feed numpy batches of the same images, converted at each step, and are timed from their
 first step to the end of their last. Each result gives the median, min and max over the
@@ -52,6 +52,12 @@ SEED = 1234
 
 
 # ============================================================================ shared
+# A repetition of a few milliseconds (an MLP GAN takes ~15 ms a step) measures the timer and the
+# scheduler more than the step: by default a repetition runs steps for about this long.
+REPETITION_SECONDS = 1.0
+MIN_STEPS, MAX_STEPS = 5, 200
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Images/second of kzoo's fit() against hand-written training loops of the same networks.",
@@ -65,7 +71,9 @@ def parse_args(argv=None):
     parser.add_argument("--width", type=int, default=None, help="network width (default: the model's own)")
     parser.add_argument("--set", dest="hyperparameters", action="append", default=[], metavar="NAME=VALUE",
                         help="another hyperparameter of the model (repeatable), e.g. --set d_steps=2")
-    parser.add_argument("--steps", type=int, default=5, help="training steps per repetition (default 5)")
+    parser.add_argument("--steps", type=int, default=0,
+                        help="training steps per repetition (default 0: enough for the fastest variant to take "
+                             f"about {REPETITION_SECONDS:g} s, {MIN_STEPS} to {MAX_STEPS})")
     parser.add_argument("--repeats", type=int, default=5, help="repetitions per variant (default 5)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up (compile) steps per variant (default 2)")
     parser.add_argument("--variants", default="kzoo,native,plain",
@@ -87,9 +95,11 @@ def parse_args(argv=None):
     unknown = set(args.variants) - {"kzoo", "native", "plain"}
     if unknown or not args.variants:
         parser.error(f"--variants takes kzoo, native and plain; got {args.variants}")
-    for name in ("batch_size", "steps", "repeats"):
+    for name in ("batch_size", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.steps < 0:
+        parser.error("--steps must be at least 1 (or 0: calibrated)")
     if args.warmup < 1:
         parser.error("--warmup must be at least 1 (the first steps compile)")
     return args
@@ -843,6 +853,13 @@ def timed(variant, x, y):
     return wall1 - wall0, cpu_seconds
 
 
+def calibrated_steps(variants, x, y, batch_size, probe_steps=2):
+    """Steps per repetition so that the fastest (compiled) variant runs about REPETITION_SECONDS."""
+    fastest = min(timed(v, *v.prepare(*batches_for(x, y, 0, probe_steps * batch_size)))[0] / probe_steps
+                  for v in variants)
+    return max(MIN_STEPS, min(MAX_STEPS, math.ceil(REPETITION_SECONDS / max(fastest, 1e-6))))
+
+
 def measure(args, log=print):
     import keras
     import numpy as np
@@ -886,13 +903,16 @@ def measure(args, log=print):
             skipped[name] = str(reason)
             log(f"# {name}: skipped: {reason}")
 
-    per_rep = args.steps * args.batch_size
     warmup_s, wall, cpu = {}, {v.name: [] for v in variants}, {v.name: [] for v in variants}
     for v in variants:
         wx, wy = v.prepare(*batches_for(x, y, 0, args.warmup * args.batch_size))
         seconds, _ = timed(v, wx, wy)
         warmup_s[v.name] = round(seconds, 2)
         log(f"# {v.name}: warm-up ({args.warmup} steps, compiling) {seconds:.1f} s")
+    if not args.steps:
+        args.steps = calibrated_steps(variants, x, y, args.batch_size)
+        log(f"# {args.steps} steps per repetition (about {REPETITION_SECONDS:g} s for the fastest variant)")
+    per_rep = args.steps * args.batch_size
 
     for r in range(args.repeats):
         rx, ry = batches_for(x, y, (args.warmup + r * args.steps) * args.batch_size, per_rep)

@@ -151,3 +151,32 @@ def test_startup_reports_even_without_a_working_cli(tmp_path):
     first = r["first_step"][BACKEND]
     assert first["available"], first
     assert positive(first["first_fit_s"]) and positive(first["wall_s"]["median"])
+
+
+def test_default_steps_make_a_repetition_last_about_a_second(monkeypatch):
+    """Without --steps, a repetition runs as many steps as fill REPETITION_SECONDS for the
+    fastest variant, within [MIN_STEPS, MAX_STEPS] (timer-free: a fake variant's steps sleep)."""
+    import time
+
+    import numpy as np
+
+    monkeypatch.syspath_prepend(BENCHMARKS)
+    import throughput
+
+    class Sleepy:
+        def __init__(self, seconds_per_step):
+            self.seconds_per_step = seconds_per_step
+
+        def prepare(self, x, y):
+            return x, y
+
+        def train(self, x, y):
+            time.sleep(self.seconds_per_step * (len(x) // 4))
+
+    x, y = np.zeros((40, 2), "float32"), None
+    monkeypatch.setattr(throughput, "REPETITION_SECONDS", 0.2)
+    steps = throughput.calibrated_steps([Sleepy(0.01), Sleepy(0.05)], x, y, batch_size=4)
+    assert 10 <= steps <= 20  # the faster variant sets it: 0.2 s / 0.01 s (sleep overshoots a little)
+    assert throughput.calibrated_steps([Sleepy(0.1)], x, y, batch_size=4) == throughput.MIN_STEPS
+    monkeypatch.setattr(throughput, "MAX_STEPS", 12)
+    assert throughput.calibrated_steps([Sleepy(0.001)], x, y, batch_size=4) == 12
