@@ -146,9 +146,14 @@ def markdown(results, extra=()):
                       f"{load.get('before')} -> {load.get('after')}"]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-    settings = sorted({(r["batch_size"], r.get("repeats"), r.get("steps"), r.get("warmup_steps")) for r in every},
-                      key=str)
-    described = "; ".join(f"batch {b}, {rep} repetitions x {st} steps, {w} warm-up steps" for b, rep, st, w in settings)
+    def spread(key):
+        values = sorted({r.get(key) for r in every if r.get(key) is not None})
+        if not values:
+            return "?"
+        return str(values[0]) if len(values) == 1 else f"{values[0]}-{values[-1]}"
+
+    described = (f"batch {spread('batch_size')}, {spread('repeats')} repetitions of {spread('steps')} steps "
+                 f"(each row's `steps` in its JSON), {spread('warmup_steps')} warm-up steps")
     lines.append(f"{described}; default widths. img/s: median (min-max) over the repetitions. Ratios: of the "
                  "medians, and in parentheses the median of the per-round ratios (each round runs the variants "
                  "back to back: steadier under load).")
