@@ -362,6 +362,17 @@ class NativeTorch(NativeVariant):
         float(losses[1])
 
 
+def _train_jitted_jax_steps(self, x, y):
+    """`train` of both JAX loops: feed batches to the jitted `step(state, real, labels)`, then
+    wait for the last step's losses (JAX dispatches asynchronously)."""
+    jnp, b = self.jax.numpy, self.spec.batch_size
+    for i in range(len(x) // b):
+        real = jnp.asarray(x[i * b : (i + 1) * b])
+        labels = jnp.asarray(y[i * b : (i + 1) * b]) if self.spec.conditional else None
+        self.state, losses = self.step(self.state, real, labels)
+    float(losses[1])
+
+
 class NativeJax(NativeVariant):
     def __init__(self, spec, model):
         super().__init__(spec, model)
@@ -408,13 +419,7 @@ class NativeJax(NativeVariant):
         g_tv, g_opt = self.g_opt.stateless_apply(g_opt, grads, g_tv)
         return (g_tv, g_ntv, d_tv, d_ntv, g_opt, d_opt, key), (d_loss, g_loss)
 
-    def train(self, x, y):
-        jnp, b = self.jax.numpy, self.spec.batch_size
-        for i in range(len(x) // b):
-            real = jnp.asarray(x[i * b : (i + 1) * b])
-            labels = jnp.asarray(y[i * b : (i + 1) * b]) if self.spec.conditional else None
-            self.state, losses = self.step(self.state, real, labels)
-        float(losses[1])
+    train = _train_jitted_jax_steps
 
 
 # ============================================================================ plain (no Keras)
@@ -813,13 +818,7 @@ class PlainJax(PlainVariant):
         g_params, g_opt = self._opt_update(g_params, grads, g_opt, self.g_settings)
         return (g_params, g_stats, d_params, d_stats, g_opt, d_opt, key), (d_loss, g_loss)
 
-    def train(self, x, y):
-        jnp, b = self.jax.numpy, self.spec.batch_size
-        for i in range(len(x) // b):
-            real = jnp.asarray(x[i * b : (i + 1) * b])
-            labels = jnp.asarray(y[i * b : (i + 1) * b]) if self.spec.conditional else None
-            self.state, losses = self.step(self.state, real, labels)
-        float(losses[1])
+    train = _train_jitted_jax_steps
 
     def parameters(self):
         jax = self.jax
