@@ -1,7 +1,8 @@
 """How a gradient is taken and applied on each backend: the only backend-specific code in kzoo.
 
 (It also holds the other per-backend choices: the convolutions' data layout, what
-`jit_compile="auto"` means, and seeding without importing TensorFlow.)
+`jit_compile="auto"` means, seeding without importing TensorFlow, and the torch fast paths of
+two layers, at the end of this module.)
 
 Everything else in kzoo (the adversarial step, the models, the losses) is written in `keras.ops`
 and calls the two functions below:
