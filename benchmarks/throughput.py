@@ -122,7 +122,7 @@ class Skip(Exception):
 
 
 class Variant:
-    """A way of training: `step_batches(x, y)` trains on consecutive batches and waits for them."""
+    """A way of training: `train(x, y)` trains on consecutive batches and waits for them."""
 
     name = None
 
@@ -248,8 +248,38 @@ class KzooVariant(Variant):
         return keras_parameter_count(self.model)
 
 
+# ============================================================================ hand-written loops
+class LoopVariant(Variant):
+    """A hand-written loop: `step(real, labels)` per batch of backend tensors (`as_tensor`)."""
+
+    def as_tensor(self, array):
+        raise NotImplementedError
+
+    def step(self, real, labels):
+        raise NotImplementedError
+
+    def train(self, x, y):
+        b = self.spec.batch_size
+        for i in range(len(x) // b):
+            real = self.as_tensor(x[i * b : (i + 1) * b])
+            labels = self.as_tensor(y[i * b : (i + 1) * b]) if self.spec.conditional else None
+            losses = self.step(real, labels)
+        float(losses[1])  # waits for the last step (JAX dispatches asynchronously)
+
+
+class JaxLoop(LoopVariant):
+    """A JAX loop threads its state through `jitted_step(state, real, labels)`."""
+
+    def as_tensor(self, array):
+        return self.jax.numpy.asarray(array)
+
+    def step(self, real, labels):
+        self.state, losses = self.jitted_step(self.state, real, labels)
+        return losses
+
+
 # ============================================================================ native (Keras networks)
-class NativeVariant(Variant):
+class NativeVariant(LoopVariant):
     """The backend's own training loop around the Keras networks of a fresh kzoo model."""
 
     name = "native"
@@ -307,13 +337,8 @@ class NativeTensorFlow(NativeVariant):
         self.g_opt.apply(grads, G.trainable_variables)
         return d_loss, g_loss
 
-    def train(self, x, y):
-        tf, b = self.tf, self.spec.batch_size
-        for i in range(len(x) // b):
-            real = tf.convert_to_tensor(x[i * b : (i + 1) * b])
-            labels = tf.convert_to_tensor(y[i * b : (i + 1) * b]) if self.spec.conditional else None
-            losses = self.step(real, labels)
-        float(losses[1])
+    def as_tensor(self, array):
+        return self.tf.convert_to_tensor(array)
 
 
 class NativeTorch(NativeVariant):
@@ -353,27 +378,11 @@ class NativeTorch(NativeVariant):
         self._update(G, g_loss, self.g_opt)  # fills D's .grad too; D.zero_grad() clears it
         return d_loss.detach(), g_loss.detach()
 
-    def train(self, x, y):
-        torch, b = self.torch, self.spec.batch_size
-        for i in range(len(x) // b):
-            real = torch.from_numpy(x[i * b : (i + 1) * b]).to(self.device)
-            labels = torch.from_numpy(y[i * b : (i + 1) * b]).to(self.device) if self.spec.conditional else None
-            losses = self.step(real, labels)
-        float(losses[1])
+    def as_tensor(self, array):
+        return self.torch.from_numpy(array).to(self.device)
 
 
-def _train_jitted_jax_steps(self, x, y):
-    """`train` of both JAX loops: feed batches to the jitted `step(state, real, labels)`, then
-    wait for the last step's losses (JAX dispatches asynchronously)."""
-    jnp, b = self.jax.numpy, self.spec.batch_size
-    for i in range(len(x) // b):
-        real = jnp.asarray(x[i * b : (i + 1) * b])
-        labels = jnp.asarray(y[i * b : (i + 1) * b]) if self.spec.conditional else None
-        self.state, losses = self.step(self.state, real, labels)
-    float(losses[1])
-
-
-class NativeJax(NativeVariant):
+class NativeJax(NativeVariant, JaxLoop):
     def __init__(self, spec, model):
         super().__init__(spec, model)
         import jax
@@ -386,7 +395,7 @@ class NativeJax(NativeVariant):
             values(self.g_opt.variables), values(self.d_opt.variables),
             jax.random.key(SEED),
         )
-        self.step = jax.jit(self._step, donate_argnums=0)
+        self.jitted_step = jax.jit(self._step, donate_argnums=0)
 
     def _d_loss(self, d_tv, d_ntv, real, fake, labels):
         real_logits, d_ntv = self.D.stateless_call(d_tv, d_ntv, self.d_inputs(real, labels), training=True)
@@ -419,7 +428,6 @@ class NativeJax(NativeVariant):
         g_tv, g_opt = self.g_opt.stateless_apply(g_opt, grads, g_tv)
         return (g_tv, g_ntv, d_tv, d_ntv, g_opt, d_opt, key), (d_loss, g_loss)
 
-    train = _train_jitted_jax_steps
 
 
 # ============================================================================ plain (no Keras)
@@ -439,7 +447,7 @@ def _optimizer_settings(optimizer):
     raise Skip(f"the plain loops re-implement Adam and RMSprop only, not {optimizer.__class__.__name__} {config}")
 
 
-class PlainVariant(Variant):
+class PlainVariant(LoopVariant):
     name = "plain"
 
     def __init__(self, spec, model):
@@ -468,6 +476,7 @@ class PlainTorch(PlainVariant):
         self.torch = torch
         torch.manual_seed(SEED)
         self.G, self.D = self._build()
+        self.G.train(), self.D.train()  # training mode (batch statistics, dropout) throughout
         self.d_opt = self._optimizer(self.D.parameters(), *self.d_settings)
         self.g_opt = self._optimizer(self.G.parameters(), *self.g_settings)
         self.rng = torch.Generator().manual_seed(SEED)
@@ -568,14 +577,8 @@ class PlainTorch(PlainVariant):
         self.g_opt.step()
         return d_loss.detach(), g_loss.detach()
 
-    def train(self, x, y):
-        torch, b = self.torch, self.spec.batch_size
-        self.G.train(), self.D.train()
-        for i in range(len(x) // b):
-            real = torch.from_numpy(x[i * b : (i + 1) * b])
-            labels = torch.from_numpy(y[i * b : (i + 1) * b]) if self.spec.conditional else None
-            losses = self.step(real, labels)
-        float(losses[1])
+    def as_tensor(self, array):
+        return self.torch.from_numpy(array)
 
     def parameters(self):
         return int(sum(p.numel() for p in self.G.parameters()) + sum(p.numel() for p in self.D.parameters()))
@@ -612,7 +615,7 @@ def _torch_net_class():
     return TorchNet
 
 
-class PlainJax(PlainVariant):
+class PlainJax(PlainVariant, JaxLoop):
     """jax.numpy + jax.lax, NHWC, one jitted step; Adam / RMSprop written out as Keras computes them."""
 
     def __init__(self, spec, model):
@@ -627,7 +630,7 @@ class PlainJax(PlainVariant):
         self.state = (g_params, g_stats, d_params, d_stats,
                       self._opt_init(g_params, self.g_settings[0]), self._opt_init(d_params, self.d_settings[0]),
                       self.key)
-        self.step = jax.jit(self._step, donate_argnums=0)
+        self.jitted_step = jax.jit(self._step, donate_argnums=0)
 
     # ---------------------------------------------------------------- layers
     def _normal(self, key, shape, std=0.02):
@@ -818,7 +821,6 @@ class PlainJax(PlainVariant):
         g_params, g_opt = self._opt_update(g_params, grads, g_opt, self.g_settings)
         return (g_params, g_stats, d_params, d_stats, g_opt, d_opt, key), (d_loss, g_loss)
 
-    train = _train_jitted_jax_steps
 
     def parameters(self):
         jax = self.jax

@@ -176,7 +176,7 @@ def set_seed(seed):
 
 # ------------------------------------------------------------------ torch fast paths for two layers
 # Keras's torch implementations of two layers the DCGAN family leans on do work that plain
-# torch.nn does not (benchmarks/README.md, "Closing the torch gap"):
+# torch.nn does not (benchmarks/README.md, "Closing the gaps: before and after"):
 # - `conv_transpose` computes the full, uncropped output, (in - 1) * stride + kernel per side,
 #   then slices the "same" window out of it: for DCGAN's 7x7 stride-1 layer (78% of the
 #   generator's FLOPs) that is 11x11 outputs for 7x7 kept, and the backward pass pays for it too;
