@@ -1,8 +1,8 @@
 """How a gradient is taken and applied on each backend: the only backend-specific code in kzoo.
 
 (It also holds the other per-backend choices: the convolutions' data layout, what
-`jit_compile="auto"` means, seeding without importing TensorFlow, and the torch fast paths of
-two layers, at the end of this module.)
+`jit_compile="auto"` means, seeding without importing TensorFlow, how `fit()` feeds arrays on
+TensorFlow, and the torch fast paths of two layers, at the end of this module.)
 
 Everything else in kzoo (the adversarial step, the models, the losses) is written in `keras.ops`
 and calls the two functions below:
@@ -172,6 +172,40 @@ def set_seed(seed):
         import torch
 
         torch.manual_seed(seed)
+
+
+def fit_input(x, y, batch_size, shuffle):
+    """`fit()`'s (x, y, batch_size), fed on TensorFlow by tf.data with autotuning off.
+
+    Keras turns arrays into a tf.data pipeline with autotuning on. Destroying its iterator (at
+    the end of every epoch) then waits until tf.data's autotuning thread ends its current sleep,
+    whose period doubles from 10 ms, so epochs end on a 5.11 s, 10.23 s, 20.47 s... grid
+    (10 ms x (2^k - 1)) instead of after their last step: up to half an epoch lost
+    (keras 3.15.1, tensorflow 2.21; benchmarks/repro_tf_fit_teardown.py). Autotuning has nothing
+    to tune in an in-memory batch pipeline. Arrays keep Keras's own batching and shuffling (its
+    array adapter, whose dataset alone gets the option); a tf.data.Dataset gets the option;
+    anything else (generators, PyDataset) and the other backends pass through unchanged.
+    """
+    if BACKEND != "tensorflow":
+        return x, y, batch_size
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    if isinstance(x, tf.data.Dataset):
+        return x.with_options(options), y, batch_size
+    try:
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter, can_convert_arrays
+    except ImportError:  # a private Keras module moved: keep Keras's own pipeline (and the wait)
+        return x, y, batch_size
+    if x is None or not can_convert_arrays((x, y)):
+        return x, y, batch_size
+
+    class _ArraysWithoutAutotune(ArrayDataAdapter):
+        def get_tf_dataset(self):
+            return super().get_tf_dataset().with_options(options)
+
+    return _ArraysWithoutAutotune(x, y, batch_size=batch_size, shuffle=shuffle), None, None
 
 
 # ------------------------------------------------------------------ torch fast paths for two layers
