@@ -1,8 +1,8 @@
 """How a gradient is taken and applied on each backend: the only backend-specific code in kzoo.
 
-(It also holds the other per-backend choices: the convolutions' data layout, what
-`jit_compile="auto"` means, seeding without importing TensorFlow, how `fit()` feeds arrays on
-TensorFlow, and the torch fast paths of two layers, at the end of this module.)
+(It also holds the other per-backend choices: XLA's CPU scheduler on JAX, the convolutions'
+data layout, what `jit_compile="auto"` means, seeding without importing TensorFlow, how `fit()`
+feeds arrays on TensorFlow, and fast paths of two layers on torch and JAX, at the end.)
 
 Everything else in kzoo (the adversarial step, the models, the losses) is written in `keras.ops`
 and calls the two functions below:
@@ -21,9 +21,30 @@ and side updates (batch-normalization statistics, dropout seeds) come back out a
 outputs (see ../shared/notes: pitfall 6).
 """
 
+import os
+
 import keras
 
 BACKEND = keras.backend.backend()
+
+# XLA's CPU scheduler by default orders independent operations so that they can run at the same
+# time; on a 2-core CPU, where each convolution already uses both cores, that made the DCGAN
+# training step 10-20% slower (benchmarks/README.md, "Closing the gaps"). An XLA_FLAGS setting
+# of the user's wins. XLA reads the variable once, when JAX first computes: importing kzoo's
+# models before any JAX computation (as `kzoo train` does) is what makes it count.
+XLA_CPU_FLAGS = {"--xla_cpu_enable_concurrency_optimized_scheduler": "false"}
+
+
+def _default_xla_flags():
+    flags = os.environ.get("XLA_FLAGS", "")
+    for name, value in XLA_CPU_FLAGS.items():
+        if name not in flags:
+            flags = f"{flags} {name}={value}".strip()
+    os.environ["XLA_FLAGS"] = flags
+
+
+if BACKEND == "jax":
+    _default_xla_flags()
 
 # The layout convolutions run in. Keras on torch transposes around every channels-last
 # convolution (torch convolves NCHW; the DCGAN discriminator's forward pass took about half the
@@ -208,38 +229,56 @@ def fit_input(x, y, batch_size, shuffle):
     return _ArraysWithoutAutotune(x, y, batch_size=batch_size, shuffle=shuffle), None, None
 
 
-# ------------------------------------------------------------------ torch fast paths for two layers
-# Keras's torch implementations of two layers the DCGAN family leans on do work that plain
-# torch.nn does not (benchmarks/README.md, "Closing the gaps: before and after"):
-# - `conv_transpose` computes the full, uncropped output, (in - 1) * stride + kernel per side,
-#   then slices the "same" window out of it: for DCGAN's 7x7 stride-1 layer (78% of the
+# ------------------------------------------------------------------ fast paths for two layers
+# Two layers the DCGAN family leans on are slow in Keras's code on some backends; the helpers
+# below compute the same function another way (benchmarks/README.md, "Closing the gaps"):
+# - torch `conv_transpose` computes the full, uncropped output, (in - 1) * stride + kernel per
+#   side, then slices the "same" window out of it: for DCGAN's 7x7 stride-1 layer (78% of the
 #   generator's FLOPs) that is 11x11 outputs for 7x7 kept, and the backward pass pays for it too;
-# - `BatchNormalization` normalizes with separate mean, square, subtract, multiply kernels.
-# Each helper below returns None when it has no exact fast path for its arguments (any other
-# backend, or a case torch's arguments cannot express): the layer then runs Keras's own code.
+# - JAX `conv_transpose` is an input-dilated convolution, whose kernel gradient XLA computes
+#   slowly on a CPU: 290 ms against 13 ms for the forward pass in DCGAN's 7x7 -> 14x14 layer;
+# - torch `BatchNormalization` normalizes with separate mean, square, subtract, multiply kernels.
+# Each helper returns None when it has no exact fast path for its arguments (another backend, or
+# a case the rewrite does not cover): the layer then runs Keras's own code.
+
+
+def _conv_transpose_crops(kernel_shape, strides, padding, output_padding, dilation_rate):
+    """Per spatial axis, how much Keras crops off the full transposed-convolution output."""
+    try:
+        from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
+    except ImportError:  # a private Keras helper moved: keep Keras's own (slower) path
+        return None
+    crops = compute_conv_transpose_output_crops_for_torch(
+        input_shape=(None, None) + (None,) * (len(kernel_shape) - 2), kernel_shape=tuple(kernel_shape),
+        strides=tuple(strides), padding=padding, output_padding=output_padding,
+        dilation_rate=tuple(dilation_rate),
+    )
+    if any(left < 0 or right < 0 for left, right in crops):
+        return None  # Keras zero-pads here; rare, and not worth a second code path
+    return crops
 
 
 def conv_transpose(inputs, kernel, strides, padding, output_padding, dilation_rate, data_format):
-    """`keras.ops.conv_transpose`, computing only the output window Keras keeps; or None.
+    """`keras.ops.conv_transpose` by a faster exact route on torch and JAX; or None."""
+    if BACKEND not in ("torch", "jax") or len(kernel.shape) != 4:
+        return None
+    crops = _conv_transpose_crops(kernel.shape, strides, padding, output_padding, dilation_rate)
+    if crops is None:
+        return None
+    if BACKEND == "torch":
+        return _conv_transpose_torch(inputs, kernel, strides, dilation_rate, data_format, crops)
+    return _conv_transpose_subpixel_jax(inputs, kernel, strides, dilation_rate, data_format, crops)
+
+
+def _conv_transpose_torch(inputs, kernel, strides, dilation_rate, data_format, crops):
+    """Computing only the output window Keras keeps.
 
     Torch's `conv_transpose2d(padding=p, output_padding=q)` keeps the full output minus p on the
     left and p - q on the right, so Keras's crop (left, right) is exact when 0 <= left - right
     < max(stride, dilation); otherwise the smaller crop is computed and the rest sliced off.
     """
-    if BACKEND != "torch" or len(kernel.shape) != 4:
-        return None
-    try:
-        from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
-    except ImportError:  # a private Keras helper moved: keep Keras's own (slower) path
-        return None
     import torch
 
-    crops = compute_conv_transpose_output_crops_for_torch(
-        input_shape=tuple(inputs.shape), kernel_shape=tuple(kernel.shape), strides=tuple(strides),
-        padding=padding, output_padding=output_padding, dilation_rate=tuple(dilation_rate),
-    )
-    if any(left < 0 or right < 0 for left, right in crops):
-        return None  # Keras zero-pads here; rare, and not worth a second code path
     torch_padding, torch_output_padding, slices = [], [], [slice(None), slice(None)]
     for (left, right), stride, dilation in zip(crops, strides, dilation_rate):
         if 0 <= left - right < max(stride, dilation):
@@ -261,6 +300,71 @@ def conv_transpose(inputs, kernel, strides, padding, output_padding, dilation_ra
         dilation=tuple(dilation_rate),
     )[tuple(slices)]
     return outputs.permute(0, 2, 3, 1) if channels_last else outputs
+
+
+def _subpixel_axis(size, stride, kernel_size, crop_left, out_size):
+    """One spatial axis of the sub-pixel rewrite: (phases, left pad, right pad, kernel span).
+
+    Output o = stride * q + r (phase r) receives x[i] * w[k] for i * stride + k - crop_left = o,
+    that is for taps k = c_r + stride * j (c_r = (r + crop_left) % stride) and
+    i = q + t_r - j (t_r = (r + crop_left) // stride): a stride-1 correlation of x with the
+    reversed taps, padded by J_r - 1 - t_r on the left. Every phase is placed in one kernel of
+    `span` taps that shares the largest left pad; phases are (c_r, J_r, offset in the span). A
+    phase with no taps (kernel smaller than the stride) is all zeros.
+    """
+    phases = []
+    for r in range(stride):
+        c, t = (r + crop_left) % stride, (r + crop_left) // stride
+        taps = -(-(kernel_size - c) // stride) if c < kernel_size else 0
+        phases.append((c, taps, taps - 1 - t))
+    left = max(pad for _, taps, pad in phases if taps)
+    span = max(left - pad + taps for _, taps, pad in phases if taps)
+    right = out_size // stride - size + span - 1 - left
+    return [(c, taps, left - pad if taps else 0) for c, taps, pad in phases], left, right, span
+
+
+def _conv_transpose_subpixel_jax(inputs, kernel, strides, dilation_rate, data_format, crops):
+    """A strided transposed convolution as ONE stride-1 convolution plus a pixel shuffle.
+
+    The stride**2 output phases are stride-1 correlations with sub-kernels of `kernel` (every
+    stride-th tap, reversed); they are packed side by side as output channels of one
+    convolution and interleaved back (depth-to-space). Same function, same weights: only
+    the order of the sums differs. Its kernel gradient is an ordinary convolution's, 9x faster
+    than the input-dilated one's here (290 -> 31 ms in DCGAN's 7x7 -> 14x14 layer).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if any(d != 1 for d in dilation_rate):
+        return None
+    x = keras.ops.convert_to_tensor(inputs)
+    if data_format == "channels_first":
+        x = jnp.transpose(x, (0, 2, 3, 1))
+    w = keras.ops.convert_to_tensor(kernel)  # (kh, kw, out_channels, in_channels)
+    n, size_h, size_w, _ = x.shape
+    out_channels = w.shape[2]
+    out_sizes = [(size - 1) * s + k - left - right
+                 for size, s, k, (left, right) in zip((size_h, size_w), strides, w.shape[:2], crops)]
+    if any(out % s for out, s in zip(out_sizes, strides)):
+        return None  # phases of unequal length (an odd "valid" output): not one pixel shuffle
+    (phases_h, left_h, right_h, span_h), (phases_w, left_w, right_w, span_w) = [
+        _subpixel_axis(size, s, k, left, out)
+        for size, s, k, (left, _), out in zip((size_h, size_w), strides, w.shape[:2], crops, out_sizes)
+    ]
+    sub_kernels = []
+    for c_h, taps_h, offset_h in phases_h:
+        for c_w, taps_w, offset_w in phases_w:
+            sub = jnp.transpose(w[c_h :: strides[0]][::-1][:, c_w :: strides[1]][:, ::-1], (0, 1, 3, 2))
+            sub_kernels.append(jnp.pad(sub, [(offset_h, span_h - offset_h - taps_h),
+                                             (offset_w, span_w - offset_w - taps_w), (0, 0), (0, 0)]))
+    y = jax.lax.conv_general_dilated(
+        x, jnp.concatenate(sub_kernels, axis=-1), (1, 1), [(left_h, right_h), (left_w, right_w)],
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+    q_h, q_w = out_sizes[0] // strides[0], out_sizes[1] // strides[1]
+    y = y.reshape(n, q_h, q_w, strides[0], strides[1], out_channels).transpose(0, 1, 3, 2, 4, 5)
+    y = y.reshape(n, out_sizes[0], out_sizes[1], out_channels)
+    return jnp.transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
 
 
 def batch_norm_training(inputs, gamma, beta, epsilon, channel_axis):

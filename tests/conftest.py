@@ -33,11 +33,18 @@ def tiny_mnist():
     return x[idx], y[idx]
 
 
-def run_python(code, backend, timeout=300, cwd=None):
-    """Run `code` in a fresh interpreter on `backend`; return its stdout (raise on failure)."""
+def run_python(code, backend, timeout=300, cwd=None, env=None):
+    """Run `code` in a fresh interpreter on `backend`; return its stdout (raise on failure).
+
+    `env` overrides environment variables; a value of None removes one.
+    """
     import subprocess
 
+    overrides = dict(env or {})
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+    env.update({k: v for k, v in overrides.items() if v is not None})
+    for key in [k for k, v in overrides.items() if v is None]:
+        env.pop(key, None)
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd
     )

@@ -1,7 +1,7 @@
 """kzoo's Conv2DTranspose and BatchNormalization compute what Keras's own layers compute.
 
-On torch they take faster paths (kzoo.autodiff.conv_transpose / batch_norm_training); on every
-backend they must give Keras's outputs, gradients and moving statistics for the same weights.
+On torch and JAX they take faster paths (kzoo.autodiff.conv_transpose / batch_norm_training); on
+every backend they must give Keras's outputs, gradients and moving statistics for the same weights.
 """
 
 import keras
@@ -69,6 +69,9 @@ def copy_weights(source, target):
         (4, 1, "same", "channels_first", True, 6),
         (3, 2, "valid", "channels_last", True, 5),
         (2, 3, "valid", "channels_first", True, 4),
+        (4, 2, "valid", "channels_last", True, 5),  # even output: JAX's sub-pixel path, valid padding
+        (2, 3, "same", "channels_last", True, 4),  # kernel smaller than the stride
+        (3, (2, 3), "same", "channels_last", True, 5),  # a stride per axis
     ],
 )
 def test_conv2d_transpose_matches_keras(kernel, strides, padding, data_format, use_bias, size):
@@ -121,13 +124,18 @@ def test_batch_normalization_matches_keras(shape, axis):
                                keras.ops.convert_to_numpy(theirs(x, training=False)), rtol=RTOL, atol=ATOL)
 
 
-def test_fast_paths_are_taken_on_torch_only():
-    """The fast paths exist for torch; elsewhere the layers must fall back to Keras's code."""
+def test_fast_paths_are_taken_where_they_exist():
+    """Transposed convolution: torch and JAX; batch normalization: torch. Elsewhere, Keras's code."""
     x = np.ones((2, 3, 4, 4), "float32")
     kernel = np.ones((3, 3, 5, 3), "float32")
     conv = autodiff.conv_transpose(x, kernel, (2, 2), "same", None, (1, 1), "channels_first")
     norm = autodiff.batch_norm_training(x, None, None, 1e-3, 1)
-    if keras.backend.backend() == "torch":
-        assert tuple(conv.shape) == (2, 5, 8, 8) and tuple(norm[0].shape) == x.shape
+    backend = keras.backend.backend()
+    if backend in ("torch", "jax"):
+        assert tuple(conv.shape) == (2, 5, 8, 8)
     else:
-        assert conv is None and norm is None
+        assert conv is None
+    if backend == "torch":
+        assert tuple(norm[0].shape) == x.shape
+    else:
+        assert norm is None
