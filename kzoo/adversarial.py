@@ -14,6 +14,7 @@ is taken and applied on each backend lives in `kzoo.autodiff`, nowhere else.
             return -ops.mean(fake_logits)
 """
 
+import inspect
 import re
 
 import keras
@@ -234,16 +235,15 @@ class AdversarialModel(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
         self.optimizer.build()
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, *, shuffle=True, **kwargs):
-        """`keras.Model.fit`; on TensorFlow, arrays are fed without tf.data's autotuning.
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`, same arguments; on TensorFlow, arrays are fed without tf.data's autotuning.
 
-        See `autodiff.fit_input`: with it on, every epoch's end waits for a sleeping tf.data
-        thread, up to half the epoch. Sample or class weights and `validation_split` (which
-        Keras applies to arrays only) keep Keras's own pipeline.
+        See `autodiff.fit_arguments`: with it on, every epoch's end waits for a sleeping tf.data
+        thread, up to half the epoch.
         """
-        if not any(kwargs.get(key) for key in ("sample_weight", "class_weight", "validation_split")):
-            x, y, batch_size = autodiff.fit_input(x, y, batch_size, shuffle)
-        return super().fit(x, y, batch_size, epochs, shuffle=shuffle, **kwargs)
+        bound = inspect.signature(super().fit).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return super().fit(**autodiff.fit_arguments(dict(bound.arguments)))
 
     @property
     def d_optimizer(self):

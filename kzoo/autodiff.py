@@ -21,6 +21,7 @@ and side updates (batch-normalization statistics, dropout seeds) come back out a
 outputs (see ../shared/notes: pitfall 6).
 """
 
+import functools
 import os
 
 import keras
@@ -28,19 +29,20 @@ import keras
 BACKEND = keras.backend.backend()
 
 # XLA's CPU scheduler by default orders independent operations so that they can run at the same
-# time; on a 2-core CPU, where each convolution already uses both cores, that made the DCGAN
-# training step 10-20% slower (benchmarks/README.md, "Closing the gaps"). An XLA_FLAGS setting
-# of the user's wins. XLA reads the variable once, when JAX first computes: importing kzoo's
-# models before any JAX computation (as `kzoo train` does) is what makes it count.
+# time; on a 2-core CPU, where each convolution already uses both cores, that made the
+# convolutional models' training steps 10-40% slower (the MLP models' about 10% faster;
+# benchmarks/README.md, "Closing the gaps"). The flag exists in every jaxlib kzoo allows
+# (checked back to 0.4.30; XLA aborts on an unknown flag). An XLA_FLAGS setting of the user's
+# for it wins. XLA reads the variable once, when JAX first computes: importing kzoo's models
+# before any JAX computation (as `kzoo train` does) is what makes it count.
 XLA_CPU_FLAGS = {"--xla_cpu_enable_concurrency_optimized_scheduler": "false"}
 
 
 def _default_xla_flags():
     flags = os.environ.get("XLA_FLAGS", "")
-    for name, value in XLA_CPU_FLAGS.items():
-        if name not in flags:
-            flags = f"{flags} {name}={value}".strip()
-    os.environ["XLA_FLAGS"] = flags
+    given = {token.split("=", 1)[0] for token in flags.split()}
+    added = [f"{name}={value}" for name, value in XLA_CPU_FLAGS.items() if name not in given]
+    os.environ["XLA_FLAGS"] = " ".join([flags.strip()] + added).strip()
 
 
 if BACKEND == "jax":
@@ -195,38 +197,70 @@ def set_seed(seed):
         torch.manual_seed(seed)
 
 
-def fit_input(x, y, batch_size, shuffle):
-    """`fit()`'s (x, y, batch_size), fed on TensorFlow by tf.data with autotuning off.
+def fit_arguments(arguments):
+    """`fit()`'s arguments (a dict by name, defaults filled in), arrays fed on TensorFlow by tf.data
+    with autotuning off.
 
     Keras turns arrays into a tf.data pipeline with autotuning on. Destroying its iterator (at
     the end of every epoch) then waits until tf.data's autotuning thread ends its current sleep,
     whose period doubles from 10 ms, so epochs end on a 5.11 s, 10.23 s, 20.47 s... grid
     (10 ms x (2^k - 1)) instead of after their last step: up to half an epoch lost
     (keras 3.15.1, tensorflow 2.21; benchmarks/repro_tf_fit_teardown.py). Autotuning has nothing
-    to tune in an in-memory batch pipeline. Arrays keep Keras's own batching and shuffling (its
-    array adapter, whose dataset alone gets the option); a tf.data.Dataset gets the option;
-    anything else (generators, PyDataset) and the other backends pass through unchanged.
+    to tune in an in-memory batch pipeline. Arrays (with their sample or class weights) go to
+    Keras's own array adapter, so batching, shuffling and `steps_per_epoch` mean what they mean
+    in Keras, and only its dataset gets the option; a tf.data.Dataset gets it unless it sets
+    autotuning itself. Left to Keras: `validation_split` (Keras splits arrays only), anything
+    else (generators, PyDataset), and the other backends.
     """
     if BACKEND != "tensorflow":
-        return x, y, batch_size
+        return arguments
+    import tensorflow as tf
+
+    x = arguments["x"]
+    if isinstance(x, tf.data.Dataset):
+        if x.options().autotune.enabled is None:
+            arguments["x"] = x.with_options(_without_autotune())
+        return arguments
+    adapter = _arrays_without_autotune()
+    weights = (arguments["sample_weight"], arguments["class_weight"])
+    if adapter is None or x is None or arguments["validation_split"]:
+        return arguments
+    from keras.src.trainers.data_adapters.array_data_adapter import can_convert_arrays
+
+    if not can_convert_arrays((x, arguments["y"], weights[0])):
+        return arguments
+    batch_size = arguments["batch_size"]
+    arguments.update(
+        x=adapter(x, arguments["y"], sample_weight=weights[0], class_weight=weights[1], batch_size=batch_size,
+                  steps=arguments["steps_per_epoch"], shuffle=arguments["shuffle"]),
+        y=None, sample_weight=None, class_weight=None, batch_size=None,
+        # Keras batches validation data by validation_batch_size, else batch_size.
+        validation_batch_size=arguments["validation_batch_size"] or batch_size,
+    )
+    return arguments
+
+
+def _without_autotune():
     import tensorflow as tf
 
     options = tf.data.Options()
     options.autotune.enabled = False
-    if isinstance(x, tf.data.Dataset):
-        return x.with_options(options), y, batch_size
+    return options
+
+
+@functools.cache
+def _arrays_without_autotune():
+    """Keras's array adapter, its tf.data pipeline without autotuning; None if Keras moved it."""
     try:
-        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter, can_convert_arrays
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
     except ImportError:  # a private Keras module moved: keep Keras's own pipeline (and the wait)
-        return x, y, batch_size
-    if x is None or not can_convert_arrays((x, y)):
-        return x, y, batch_size
+        return None
 
-    class _ArraysWithoutAutotune(ArrayDataAdapter):
+    class ArraysWithoutAutotune(ArrayDataAdapter):
         def get_tf_dataset(self):
-            return super().get_tf_dataset().with_options(options)
+            return super().get_tf_dataset().with_options(_without_autotune())
 
-    return _ArraysWithoutAutotune(x, y, batch_size=batch_size, shuffle=shuffle), None, None
+    return ArraysWithoutAutotune
 
 
 # ------------------------------------------------------------------ fast paths for two layers
@@ -341,12 +375,12 @@ def _conv_transpose_subpixel_jax(inputs, kernel, strides, dilation_rate, data_fo
     if data_format == "channels_first":
         x = jnp.transpose(x, (0, 2, 3, 1))
     w = keras.ops.convert_to_tensor(kernel)  # (kh, kw, out_channels, in_channels)
-    n, size_h, size_w, _ = x.shape
+    _, size_h, size_w, _ = x.shape
     out_channels = w.shape[2]
     out_sizes = [(size - 1) * s + k - left - right
                  for size, s, k, (left, right) in zip((size_h, size_w), strides, w.shape[:2], crops)]
     if any(out % s for out, s in zip(out_sizes, strides)):
-        return None  # phases of unequal length (an odd "valid" output): not one pixel shuffle
+        return None  # phases of unequal length (e.g. an odd "valid" output): not one pixel shuffle
     (phases_h, left_h, right_h, span_h), (phases_w, left_w, right_w, span_w) = [
         _subpixel_axis(size, s, k, left, out)
         for size, s, k, (left, _), out in zip((size_h, size_w), strides, w.shape[:2], crops, out_sizes)
@@ -362,8 +396,8 @@ def _conv_transpose_subpixel_jax(inputs, kernel, strides, dilation_rate, data_fo
         dimension_numbers=("NHWC", "HWIO", "NHWC"),
     )
     q_h, q_w = out_sizes[0] // strides[0], out_sizes[1] // strides[1]
-    y = y.reshape(n, q_h, q_w, strides[0], strides[1], out_channels).transpose(0, 1, 3, 2, 4, 5)
-    y = y.reshape(n, out_sizes[0], out_sizes[1], out_channels)
+    y = y.reshape(-1, q_h, q_w, strides[0], strides[1], out_channels).transpose(0, 1, 3, 2, 4, 5)
+    y = y.reshape(-1, out_sizes[0], out_sizes[1], out_channels)
     return jnp.transpose(y, (0, 3, 1, 2)) if data_format == "channels_first" else y
 
 

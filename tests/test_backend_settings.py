@@ -2,7 +2,11 @@
 
 from conftest import backend_name, run_python
 
-PRINT_FLAGS = "import os, kzoo.autodiff; print(os.environ.get('XLA_FLAGS'))"
+# A computation after the import: XLA aborts the process on a flag it does not know.
+PRINT_FLAGS = (
+    "import os, keras, kzoo.autodiff; keras.ops.convert_to_numpy(keras.ops.ones(2) + 1); "
+    "print(os.environ.get('XLA_FLAGS'))"
+)
 FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler"
 
 
@@ -11,7 +15,7 @@ def _flags(env_flags):
     return run_python(PRINT_FLAGS, backend_name(), env={"XLA_FLAGS": env_flags}).strip()
 
 
-def test_jax_gets_the_sequential_scheduler_by_default():
+def test_jax_turns_off_the_concurrency_optimized_scheduler():
     flags = _flags(None)
     if backend_name() == "jax":
         assert flags == f"{FLAG}=false"
@@ -28,3 +32,12 @@ def test_other_user_flags_are_kept():
     flags = _flags("--xla_cpu_enable_fast_math=false")
     expected = "--xla_cpu_enable_fast_math=false"
     assert flags == (f"{expected} {FLAG}=false" if backend_name() == "jax" else expected)
+
+
+def test_a_flag_name_inside_another_value_is_not_taken_for_the_flag(monkeypatch):
+    from kzoo import autodiff
+
+    given = f"--xla_dump_to=/tmp/{FLAG}"
+    monkeypatch.setenv("XLA_FLAGS", given)
+    autodiff._default_xla_flags()
+    assert autodiff.os.environ["XLA_FLAGS"] == f"{given} {FLAG}=false"

@@ -1,10 +1,12 @@
 """How `AdversarialModel.fit` feeds arrays: on TensorFlow without tf.data's autotuning.
 
 With autotuning on, every TensorFlow epoch ended on a 5.11 s / 10.23 s / ... grid instead of
-after its last step (kzoo/autodiff.py, `fit_input`). Timing is the benchmark's job
-(benchmarks/repro_tf_fit_teardown.py); these tests pin the mechanism and that the batches are
-still exactly the ones Keras would feed.
+after its last step (kzoo/autodiff.py, `fit_arguments`). Timing is the benchmark's job
+(benchmarks/repro_tf_fit_teardown.py); these tests pin the mechanism, that the batches are
+still exactly the ones Keras would feed, and that `fit()` keeps all of Keras's arguments.
 """
+
+import inspect
 
 import numpy as np
 
@@ -15,36 +17,52 @@ def _images(n=10):
     return np.arange(n * 4, dtype="float32").reshape(n, 2, 2, 1)
 
 
-def _epoch(x, y, batch_size, shuffle):
-    """The batches fit() would draw in one epoch from what `fit_input` hands Keras."""
+def _arguments(**given):
+    """`keras.Model.fit`'s arguments by name, defaults filled in, as `AdversarialModel.fit` binds them."""
+    import keras
+
+    bound = inspect.signature(keras.Model.fit).bind(None, **given)
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    del arguments["self"]
+    return arguments
+
+
+def _epoch(**given):
+    """The batches one epoch draws from what `fit_arguments` hands Keras (TensorFlow), or the arguments."""
     from kzoo import autodiff
 
-    fed_x, fed_y, fed_batch_size = autodiff.fit_input(x, y, batch_size, shuffle)
+    arguments = autodiff.fit_arguments(_arguments(**given))
     if backend_name() != "tensorflow":
-        return fed_x, fed_y, fed_batch_size
-    assert fed_y is None and fed_batch_size is None  # the adapter carries them
-    dataset = fed_x.get_tf_dataset()
+        return arguments
+    assert arguments["y"] is None and arguments["batch_size"] is None  # the adapter carries them
+    dataset = arguments["x"].get_tf_dataset()
     assert dataset.options().autotune.enabled is False
     return [tuple(np.asarray(part) for part in (batch if isinstance(batch, tuple) else (batch,))) for batch in dataset]
 
 
+def _untouched(arguments, **given):
+    """Elsewhere than on TensorFlow, fit() gets exactly what it was given."""
+    assert arguments == _arguments(**given)
+    for key, value in given.items():
+        assert arguments[key] is value
+
+
 def test_arrays_in_order_without_shuffle():
-    x, y = _images(), np.arange(10)
-    fed = _epoch(x, y, 4, shuffle=False)
-    if backend_name() != "tensorflow":  # torch and JAX: Keras's own pipeline, untouched
-        assert fed[0] is x and fed[1] is y and fed[2] == 4
-        return
+    given = dict(x=_images(), y=np.arange(10), batch_size=4, shuffle=False)
+    fed = _epoch(**given)
+    if backend_name() != "tensorflow":
+        return _untouched(fed, **given)
     assert [len(bx) for bx, _ in fed] == [4, 4, 2]
-    np.testing.assert_array_equal(np.concatenate([bx for bx, _ in fed]), x)
-    np.testing.assert_array_equal(np.concatenate([by for _, by in fed]), y)
+    np.testing.assert_array_equal(np.concatenate([bx for bx, _ in fed]), given["x"])
+    np.testing.assert_array_equal(np.concatenate([by for _, by in fed]), given["y"])
 
 
 def test_shuffle_draws_every_image_once_with_its_label():
     x, y = _images(), np.arange(10)
-    fed = _epoch(x, y, 4, shuffle=True)
+    fed = _epoch(x=x, y=y, batch_size=4, shuffle=True)
     if backend_name() != "tensorflow":
-        assert fed[0] is x and fed[1] is y
-        return
+        return _untouched(fed, x=x, y=y, batch_size=4, shuffle=True)
     seen_x = np.concatenate([bx for bx, _ in fed])
     seen_y = np.concatenate([by for _, by in fed])
     np.testing.assert_array_equal(np.sort(seen_y), y)
@@ -53,11 +71,24 @@ def test_shuffle_draws_every_image_once_with_its_label():
 
 def test_images_without_labels():
     x = _images()
-    fed = _epoch(x, None, 5, shuffle=False)
+    fed = _epoch(x=x, batch_size=5, shuffle=False)
     if backend_name() != "tensorflow":
-        assert fed[0] is x and fed[1] is None
-        return
+        return _untouched(fed, x=x, batch_size=5, shuffle=False)
     np.testing.assert_array_equal(np.concatenate([batch[0] for batch in fed]), x)
+
+
+def test_steps_per_epoch_sets_the_batch_size_as_in_keras():
+    # Keras: no batch_size but steps_per_epoch -> batches of ceil(n / steps).
+    fed = _epoch(x=_images(), steps_per_epoch=5, shuffle=False)
+    if backend_name() == "tensorflow":
+        assert [len(batch[0]) for batch in fed] == [2] * 5
+
+
+def test_validation_split_is_left_to_keras():
+    from kzoo import autodiff
+
+    x = _images()
+    assert autodiff.fit_arguments(_arguments(x=x, validation_split=0.2))["x"] is x
 
 
 class _Batches:
@@ -77,7 +108,7 @@ class _Batches:
 
 
 def test_dataset_inputs_pass_through_and_train(tiny_mnist):
-    """A tf.data.Dataset gets the option (TensorFlow); a PyDataset is handed to Keras as it is."""
+    """A tf.data.Dataset gets the option unless it sets one (TensorFlow); a PyDataset goes to Keras as it is."""
     import kzoo
     from kzoo import autodiff
 
@@ -86,13 +117,49 @@ def test_dataset_inputs_pass_through_and_train(tiny_mnist):
         import tensorflow as tf
 
         dataset = tf.data.Dataset.from_tensor_slices(x).batch(16)
-        fed, _, _ = autodiff.fit_input(dataset, None, None, True)
-        assert fed.options().autotune.enabled is False
+        assert autodiff.fit_arguments(_arguments(x=dataset))["x"].options().autotune.enabled is False
+        options = tf.data.Options()
+        options.autotune.enabled = True  # the user's choice stays
+        chosen = dataset.with_options(options)
+        assert autodiff.fit_arguments(_arguments(x=chosen))["x"] is chosen
     else:
         dataset = _Batches(x, 16)
-        assert autodiff.fit_input(dataset, None, None, True)[0] is dataset
+        assert autodiff.fit_arguments(_arguments(x=dataset))["x"] is dataset
     model = kzoo.create_model("dcgan", width=2, seed=0)
     model.compile()
     history = model.fit(dataset, epochs=1, verbose=0)
     assert int(np.asarray(model.d_optimizer.iterations)) == 2
     assert all(np.isfinite(history.history[key][-1]) for key in ("d_loss", "g_loss"))
+
+
+def test_fit_keeps_kerass_arguments(tiny_mnist, monkeypatch):
+    """Positional arguments, sample weights, steps_per_epoch and shuffle="batch" work as in Keras."""
+    import kzoo
+    from kzoo import autodiff
+
+    fed_by_kzoo = []
+    if backend_name() == "tensorflow":  # Keras's epoch iterator really reads kzoo's adapter
+        adapter = autodiff._arrays_without_autotune()
+        original = adapter.get_tf_dataset
+
+        def spy(self):
+            fed_by_kzoo.append(self)
+            return original(self)
+
+        monkeypatch.setattr(adapter, "get_tf_dataset", spy)
+    x = tiny_mnist[0]
+    model = kzoo.create_model("dcgan", width=2, seed=0)
+    model.compile()
+
+    def steps():
+        return int(np.asarray(model.d_optimizer.iterations))
+
+    model.fit(x, None, 16, 1, 0)  # x, y, batch_size, epochs, verbose
+    assert steps() == 2
+    model.fit(x, sample_weight=np.ones(len(x), "float32"), batch_size=8, verbose=0, shuffle="batch")
+    assert steps() == 2 + 4
+    history = model.fit(x, steps_per_epoch=4, verbose=0)  # Keras: batches of ceil(32 / 4) = 8
+    assert steps() == 2 + 4 + 4
+    assert np.isfinite(history.history["g_loss"][-1])
+    if backend_name() == "tensorflow":
+        assert len(fed_by_kzoo) == 3

@@ -58,29 +58,35 @@ def copy_weights(source, target):
         t.assign(s.value)
 
 
+# (kernel, strides, padding, output_padding, data_format, use_bias, input size, fast path on JAX)
+CONV_TRANSPOSE_CASES = [
+    (5, 1, "same", None, "channels_first", False, 7, True),  # DCGAN's first transposed convolution
+    (5, 2, "same", None, "channels_first", False, 7, True),  # and its upsampling ones
+    (5, 2, "same", None, "channels_last", True, 7, True),
+    (4, 2, "same", None, "channels_last", True, 8, True),  # the Keras-guide GAN's even kernels
+    (3, 3, "same", None, "channels_first", True, 5, True),
+    (4, 1, "same", None, "channels_first", True, 6, True),
+    (3, 2, "valid", None, "channels_last", True, 5, False),  # odd output: phases of unequal length
+    (2, 3, "valid", None, "channels_first", True, 4, False),
+    (4, 2, "valid", None, "channels_last", True, 5, True),
+    (2, 3, "same", None, "channels_last", True, 4, False),  # Keras would zero-pad here
+    (3, 2, "same", 1, "channels_last", True, 5, True),  # output padding
+    (5, 3, "same", 2, "channels_first", True, 5, True),
+    (3, (2, 3), "same", None, "channels_last", True, 5, True),  # a stride per axis
+]
+
+
 @pytest.mark.parametrize(
-    "kernel,strides,padding,data_format,use_bias,size",
-    [
-        (5, 1, "same", "channels_first", False, 7),  # DCGAN's first transposed convolution
-        (5, 2, "same", "channels_first", False, 7),  # and its upsampling ones
-        (5, 2, "same", "channels_last", True, 7),
-        (4, 2, "same", "channels_last", True, 8),  # the Keras-guide GAN's even kernels
-        (3, 3, "same", "channels_first", True, 5),
-        (4, 1, "same", "channels_first", True, 6),
-        (3, 2, "valid", "channels_last", True, 5),
-        (2, 3, "valid", "channels_first", True, 4),
-        (4, 2, "valid", "channels_last", True, 5),  # even output: JAX's sub-pixel path, valid padding
-        (2, 3, "same", "channels_last", True, 4),  # kernel smaller than the stride
-        (3, (2, 3), "same", "channels_last", True, 5),  # a stride per axis
-    ],
+    "kernel,strides,padding,output_padding,data_format,use_bias,size,fast_on_jax", CONV_TRANSPOSE_CASES
 )
-def test_conv2d_transpose_matches_keras(kernel, strides, padding, data_format, use_bias, size):
+def test_conv2d_transpose_matches_keras(kernel, strides, padding, output_padding, data_format, use_bias, size,
+                                        fast_on_jax):
     if data_format == "channels_first" and keras.backend.backend() == "tensorflow":
         data_format = "channels_last"  # TensorFlow's CPU kernels convolve NHWC only
     keras.utils.set_random_seed(0)
     shape = (3, 4, size, size) if data_format == "channels_first" else (3, size, size, 4)
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")
-    kwargs = dict(filters=5, kernel_size=kernel, strides=strides, padding=padding,
+    kwargs = dict(filters=5, kernel_size=kernel, strides=strides, padding=padding, output_padding=output_padding,
                   data_format=data_format, use_bias=use_bias, activation="tanh")
     ours, theirs = blocks.Conv2DTranspose(**kwargs), layers.Conv2DTranspose(**kwargs)
     ours.build(shape), theirs.build(shape)
@@ -89,12 +95,34 @@ def test_conv2d_transpose_matches_keras(kernel, strides, padding, data_format, u
         ours.bias.assign(np.linspace(-1, 1, 5).astype("float32"))
         theirs.bias.assign(ours.bias.value)
     assert ours.name.startswith("conv2d_transpose")  # the checkpoint key Keras's layer would use
+    if keras.backend.backend() == "jax":  # the case tests what it says it tests
+        fast = autodiff.conv_transpose(x, ours.kernel, ours.strides, padding, ours.output_padding,
+                                       ours.dilation_rate, data_format)
+        assert (fast is not None) == fast_on_jax
     y_ours, g_ours = gradients(ours, x)
     y_theirs, g_theirs = gradients(theirs, x)
     assert y_ours.shape == y_theirs.shape == tuple(ours.compute_output_shape(shape))
     np.testing.assert_allclose(y_ours, y_theirs, rtol=RTOL, atol=ATOL)
     for a, b in zip(g_ours, g_theirs):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+def test_conv_transpose_with_empty_phases():
+    """Kernel 2, stride 3, "same", output padding 0: one output phase in three gets no kernel tap.
+
+    Keras's own TensorFlow kernel rejects this shape, so only the fast paths (torch, JAX) are
+    compared with Keras here; TensorFlow has none.
+    """
+    x = np.random.default_rng(3).standard_normal((2, 4, 4, 3)).astype("float32")
+    kernel = np.random.default_rng(4).standard_normal((2, 2, 5, 3)).astype("float32")
+    fast = autodiff.conv_transpose(x, kernel, (3, 3), "same", (0, 0), (1, 1), "channels_last")
+    if keras.backend.backend() == "tensorflow":
+        assert fast is None
+        return
+    expected = keras.ops.conv_transpose(x, kernel, 3, padding="same", output_padding=0)
+    assert tuple(fast.shape) == tuple(expected.shape) == (2, 9, 9, 5)  # (4 - 1) x 3: Keras drops the padding
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fast), keras.ops.convert_to_numpy(expected),
+                               rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("shape,axis", [((16, 12), -1), ((8, 6, 5, 5), 1), ((8, 5, 5, 6), -1)])
