@@ -222,17 +222,14 @@ def fit_arguments(arguments):
             arguments["x"] = x.with_options(_without_autotune())
         return arguments
     adapter = _arrays_without_autotune()
-    weights = (arguments["sample_weight"], arguments["class_weight"])
     if adapter is None or x is None or arguments["validation_split"]:
         return arguments
-    from keras.src.trainers.data_adapters.array_data_adapter import can_convert_arrays
-
-    if not can_convert_arrays((x, arguments["y"], weights[0])):
+    y, sample_weight, batch_size = arguments["y"], arguments["sample_weight"], arguments["batch_size"]
+    if not adapter.accepts((x, y, sample_weight)):
         return arguments
-    batch_size = arguments["batch_size"]
     arguments.update(
-        x=adapter(x, arguments["y"], sample_weight=weights[0], class_weight=weights[1], batch_size=batch_size,
-                  steps=arguments["steps_per_epoch"], shuffle=arguments["shuffle"]),
+        x=adapter(x, y, sample_weight=sample_weight, class_weight=arguments["class_weight"],
+                  batch_size=batch_size, steps=arguments["steps_per_epoch"], shuffle=arguments["shuffle"]),
         y=None, sample_weight=None, class_weight=None, batch_size=None,
         # Keras batches validation data by validation_batch_size, else batch_size.
         validation_batch_size=arguments["validation_batch_size"] or batch_size,
@@ -252,11 +249,13 @@ def _without_autotune():
 def _arrays_without_autotune():
     """Keras's array adapter, its tf.data pipeline without autotuning; None if Keras moved it."""
     try:
-        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter, can_convert_arrays
     except ImportError:  # a private Keras module moved: keep Keras's own pipeline (and the wait)
         return None
 
     class ArraysWithoutAutotune(ArrayDataAdapter):
+        accepts = staticmethod(can_convert_arrays)  # (x, y, sample_weight) it can take
+
         def get_tf_dataset(self):
             return super().get_tf_dataset().with_options(_without_autotune())
 
