@@ -204,10 +204,11 @@ class KzooVariant(Variant):
     """`model.fit()`, timed as a whole call: what a user waits for.
 
     The window from its first batch to its end of epoch is recorded too (`kzoo_window_img_s`),
-    and the rest of the call apart (`kzoo_fit_overhead_s`). They differ: on TensorFlow, 1 in 2
-    or 3 `fit()` calls took twice as long as its window, the extra time after `on_train_end`
-    with one core idle (benchmarks/README.md). An earlier version timed only the window and
-    reported TensorFlow at 1.00x native where whole calls ran at 0.5-1.0x.
+    and the rest of the call apart (`kzoo_fit_overhead_s`). They differed: on TensorFlow, 1 in 2
+    or 3 `fit()` calls took up to twice as long as their window, waiting for tf.data's
+    autotuning thread after `on_train_end` (fixed in kzoo.autodiff.fit_arguments;
+    benchmarks/README.md). An earlier version timed only the window and reported TensorFlow at
+    1.00x native where whole calls ran at 0.5-1.0x.
     """
 
     name = "kzoo"
@@ -427,7 +428,6 @@ class NativeJax(NativeVariant, JaxLoop):
             g_tv, g_ntv, d_tv, d_ntv, noise, labels)
         g_tv, g_opt = self.g_opt.stateless_apply(g_opt, grads, g_tv)
         return (g_tv, g_ntv, d_tv, d_ntv, g_opt, d_opt, key), (d_loss, g_loss)
-
 
 
 # ============================================================================ plain (no Keras)
@@ -821,7 +821,6 @@ class PlainJax(PlainVariant, JaxLoop):
         g_params, g_opt = self._opt_update(g_params, grads, g_opt, self.g_settings)
         return (g_params, g_stats, d_params, d_stats, g_opt, d_opt, key), (d_loss, g_loss)
 
-
     def parameters(self):
         jax = self.jax
         g_params, _, d_params, _, _, _, _ = self.state
@@ -958,8 +957,9 @@ def build_result(args, spec, model, variants, skipped, warmup_s, wall, cpu, sgem
         k: round(statistics.median(c / w for c, w in zip(cpu[k], wall[k])), 2) for k in wall}
     result["warmup_s"] = warmup_s
     kzoo_variant = next((v for v in variants if v.name == "kzoo"), None)
-    if kzoo_variant is not None:  # fit()'s per-call set-up + tear-down, not in kzoo_img_s (warm-up call left out)
-        # The measured repetitions only (not the warm-up and calibration calls).
+    if kzoo_variant is not None:
+        # The measured repetitions only (not the warm-up and calibration calls). kzoo_img_s
+        # includes fit()'s per-call set-up and tear-down; the window leaves them out.
         result["kzoo_fit_overhead_s"] = _common.summary(kzoo_variant.overhead_s[-args.repeats:], 3)
         result["kzoo_window_img_s"] = _common.summary([per_rep / w for w in kzoo_variant.window_s[-args.repeats:]])
     result["skipped"] = skipped

@@ -120,7 +120,7 @@ def test_conv_transpose_with_empty_phases():
         assert fast is None
         return
     expected = keras.ops.conv_transpose(x, kernel, 3, padding="same", output_padding=0)
-    assert tuple(fast.shape) == tuple(expected.shape) == (2, 9, 9, 5)  # (4 - 1) x 3: Keras drops the padding
+    assert tuple(fast.shape) == tuple(expected.shape) == (2, 9, 9, 5)  # (4 - 1) x 3 + 2 - crops (1, 1)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(fast), keras.ops.convert_to_numpy(expected),
                                rtol=RTOL, atol=ATOL)
 
