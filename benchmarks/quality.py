@@ -178,14 +178,14 @@ def run_worker(args, backend, name):
     import numpy as np
 
     import kzoo
-    from kzoo import autodiff, images, sampling, training
+    from kzoo import backend, images, sampling, training
     from kzoo.metrics import evaluate_images
 
     assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
     if args.code:
         assert os.path.realpath(kzoo.__file__).startswith(os.path.realpath(args.code)), kzoo.__file__
     load_before = _common.load_average()
-    autodiff.set_seed(args.seed)
+    backend.set_seed(args.seed)
     model, x, y = build_model(name, args.width_scale, args.seed)
     if len(x) != 4000:  # the train split only: the held-out 1000 are the metrics' reference
         raise RuntimeError(f"{DATASET} has {len(x)} images, expected 4000")

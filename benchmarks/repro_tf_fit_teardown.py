@@ -10,7 +10,7 @@ autotuning model to finish. That thread sleeps between optimization rounds for a
 doubles from 10 ms, so the wait ends at 10 ms x (2^k - 1) from the iterator's start: 5.11 s,
 10.23 s, 20.47 s... With `--no-autotune` the same arrays are fed as a tf.data.Dataset with
 `options.autotune.enabled = False` and every call returns right after its last step. kzoo's
-`fit()` does that on TensorFlow (kzoo/autodiff.py, `fit_arguments`).
+`fit()` does that on TensorFlow (kzoo/backend/tensorflow.py, `fit_arguments`).
 
     python benchmarks/repro_tf_fit_teardown.py [--no-autotune]
 """

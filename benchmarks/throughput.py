@@ -206,7 +206,7 @@ class KzooVariant(Variant):
     The window from its first batch to its end of epoch is recorded too (`kzoo_window_img_s`),
     and the rest of the call apart (`kzoo_fit_overhead_s`). They differed: on TensorFlow, 1 in 2
     or 3 `fit()` calls took up to twice as long as their window, waiting for tf.data's
-    autotuning thread after `on_train_end` (fixed in kzoo.autodiff.fit_arguments;
+    autotuning thread after `on_train_end` (fixed in kzoo.backend.fit_arguments;
     benchmarks/README.md). An earlier version timed only the window and reported TensorFlow at
     1.00x native where whole calls ran at 0.5-1.0x.
     """

@@ -13,13 +13,22 @@ __version__ = "0.1.0"
 # Public names that need keras, resolved on first access (PEP 562).
 _LAZY = {
     "AdversarialModel": ("kzoo.adversarial", "AdversarialModel"),
+    "PlayersModel": ("kzoo.players", "PlayersModel"),
+    "Player": ("kzoo.players", "Player"),
+    "Step": ("kzoo.players", "Step"),
+    "input_gradient": ("kzoo.backend", "input_gradient"),
+    "layers": ("kzoo.layers", None),
+    "hyperparameters": ("kzoo.hyperparameters", None),
     "load_model": ("kzoo.saving", "load_model"),
     "models": ("kzoo.models", None),
     "data": ("kzoo.data", None),
     "metrics": ("kzoo.metrics", None),
 }
 
-__all__ = ["AdversarialModel", "create_model", "list_models", "load_model", "model_entry"]
+__all__ = [
+    "AdversarialModel", "Player", "PlayersModel", "Step", "create_model", "input_gradient", "list_models",
+    "load_model", "model_entry",
+]
 
 
 def __getattr__(name):

@@ -54,7 +54,7 @@ __all__ = [
 GROUP = "kzoo.models"
 STRICT_ENV = "KZOO_STRICT_PLUGINS"
 _BUILTIN_DIST = "kzoo"
-_MODEL_BASE = "kzoo.AdversarialModel"
+_MODEL_BASE = "kzoo.PlayersModel"
 
 
 @dataclass(frozen=True)
@@ -324,9 +324,9 @@ def _unknown(name: str, found: dict[str, ModelEntry]) -> UnknownModelError:
 
 def _model_base():
     """The class every model must subclass (imports keras: call only when loading a model)."""
-    from kzoo.adversarial import AdversarialModel
+    from kzoo.players import PlayersModel
 
-    return AdversarialModel
+    return PlayersModel
 
 
 def _mark_broken(key: str, entry: ModelEntry, error: str) -> ModelEntry:
@@ -402,6 +402,11 @@ def model_info(name: str) -> dict:
         "paper": getattr(cls, "paper", None),
         "conditional": bool(getattr(cls, "conditional", False)),
         "hyperparameters": dict(cls.default_hyperparameters()),
+        # What each accepts and what it is for, where the class says (kzoo.hyperparameters).
+        "hyperparameter_details": {
+            name: {"accepts": spec.describe(), "help": spec.help}
+            for name, spec in (cls.hyperparameter_specs() if hasattr(cls, "hyperparameter_specs") else {}).items()
+        },
     }
 
 

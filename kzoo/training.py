@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 import kzoo
-from kzoo import autodiff, backends, images, registry, runs, sampling, saving
+from kzoo import backend, backend_choice, images, registry, runs, sampling, saving
 from kzoo import data as datasets
 from kzoo.errors import DatasetError, HyperparameterError, RunError
 
@@ -77,11 +77,11 @@ def prepare_hyperparameters(cls, x, y, hyperparameters):
     return hp
 
 
-def versions(backend):
+def versions(backend_name):
     return {
         "kzoo": kzoo.__version__,
         "keras": keras.__version__,
-        backend: backends.version(backend),
+        backend_name: backend_choice.version(backend_name),
         "numpy": np.__version__,
         "python": platform.python_version(),
     }
@@ -103,8 +103,12 @@ def train(
     verbose="auto",
     log=print,
 ):
-    """Train a new run (`model_name`) or continue one (`resume`); return the run directory."""
-    backend = keras.backend.backend()
+    """Train a new run (`model_name`) or continue one (`resume`); return the run directory.
+
+    Everything that can be wrong with the request (model, hyperparameters, dataset, batch size)
+    is checked before the run directory is created: a rejected run leaves nothing on disk.
+    """
+    backend_name = keras.backend.backend()
     if resume is not None:
         run_dir = Path(resume)
         config = runs.read_config(run_dir)
@@ -116,19 +120,21 @@ def train(
         seed = config["seed"]
         x, y = datasets.load(dataset)
         datasets.check_fits(x, model.image_shape, y if model.conditional else None, getattr(model, "num_classes", None))
+        _check_batch_size(batch_size, x)
         history = [row for row in runs.read_history(run_dir) if row["epoch"] <= start_epoch]
         config.setdefault("resumed", []).append(
-            {"at_epoch": start_epoch, "backend": backend, "command": sys.argv, "time": _now()}
+            {"at_epoch": start_epoch, "backend": backend_name, "command": sys.argv, "time": _now()}
         )
-        log(f"resuming {run_dir} at epoch {start_epoch} on {backend}")
+        log(f"resuming {run_dir} at epoch {start_epoch} on {backend_name}")
     else:
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
-        autodiff.set_seed(seed)
+        backend.set_seed(seed)
         cls = registry.load_model_class(model_name)
         x, y = datasets.load(dataset)
         hp = prepare_hyperparameters(cls, x, y, {**(hyperparameters or {}), "seed": seed})
         model = registry.create_model(model_name, **hp)
         batch_size = batch_size or 64
+        _check_batch_size(batch_size, x)
         run_dir = runs.new_run_dir(registry.model_entry(model_name).name, out)
         start_epoch, history = 0, []
         config = {
@@ -136,16 +142,14 @@ def train(
             "hyperparameters": model.get_config(),
             "dataset": datasets.describe(dataset),
             "seed": seed,
-            "backend": backend,
+            "backend": backend_name,
             "batch_size": batch_size,
             "created": _now(),
             "command": sys.argv,
-            "versions": versions(backend),
+            "versions": versions(backend_name),
         }
-        log(f"training {config['model']} on {backend}; run directory: {run_dir}")
+        log(f"training {config['model']} on {backend_name}; run directory: {run_dir}")
 
-    if batch_size > len(x):
-        raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(x)} images)")
     steps = steps_per_epoch or config.get("steps_per_epoch") or len(x) // batch_size
     config["steps_per_epoch"] = steps
     config["epochs"] = start_epoch + epochs
@@ -175,14 +179,19 @@ def train(
         history.append(row)
         runs.write_history(run_dir, history)
         images.plot_losses(
-            {k: [r.get(k) for r in history] for k in ("d_loss", "g_loss")},
+            {k: [r.get(k) for r in history] for k in (m.name for m in model.metrics)},
             run_dir / runs.LOSS_PLOT,
-            title=f"{config['model']} ({backend})",
+            title=f"{config['model']} ({backend_name})",
         )
         grid_images, per_row = sampling.grid_samples(model, sample_count, seed=seed)
         images.save_grid(grid_images, run_dir / runs.SAMPLES / f"epoch_{epoch + 1:03d}.png", nrow=per_row)
         saving.save_model_atomically(model, run_dir / runs.CHECKPOINT, info={"epoch": epoch + 1})
     return run_dir
+
+
+def _check_batch_size(batch_size, x):
+    if batch_size > len(x):
+        raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(x)} images)")
 
 
 def _evaluate(model, seed, num=1000):

@@ -1,10 +1,10 @@
-"""Per-backend settings kzoo makes on import (kzoo/autodiff.py): XLA's CPU scheduler on JAX."""
+"""Per-backend settings kzoo makes on import (kzoo/backend/): XLA's CPU scheduler on JAX."""
 
 from conftest import backend_name, run_python
 
 # A computation after the import: XLA aborts the process on a flag it does not know.
 PRINT_FLAGS = (
-    "import os, keras, kzoo.autodiff; keras.ops.convert_to_numpy(keras.ops.ones(2) + 1); "
+    "import os, keras, kzoo.backend; keras.ops.convert_to_numpy(keras.ops.ones(2) + 1); "
     "print(os.environ.get('XLA_FLAGS'))"
 )
 FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler"
@@ -35,9 +35,11 @@ def test_other_user_flags_are_kept():
 
 
 def test_a_flag_name_inside_another_value_is_not_taken_for_the_flag(monkeypatch):
-    from kzoo import autodiff
+    import os
+
+    from kzoo.backend import common
 
     given = f"--xla_dump_to=/tmp/{FLAG}"
     monkeypatch.setenv("XLA_FLAGS", given)
-    autodiff._default_xla_flags()
-    assert autodiff.os.environ["XLA_FLAGS"] == f"{given} {FLAG}=false"
+    common.default_xla_flags()
+    assert os.environ["XLA_FLAGS"] == f"{given} {FLAG}=false"

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import backend_name
 from PIL import Image
 
-from kzoo import backends
+from kzoo import backend_choice
 from kzoo.cli import main
 
 TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--samples", "4"]
@@ -270,7 +270,7 @@ def test_bad_input_gets_one_line_and_a_nonzero_exit(args, fragments, bad_files, 
 
 
 def test_a_backend_that_is_not_installed_names_the_extra(monkeypatch):
-    monkeypatch.setattr(backends, "is_installed", lambda name: False)
+    monkeypatch.setattr(backend_choice, "is_installed", lambda name: False)
     code, out = kzoo("train", "dcgan", "--backend", "torch")
     assert_one_line_error(code, out, "backend 'torch' is not installed", "pip install 'kzoo[torch]'")
 

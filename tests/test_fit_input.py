@@ -1,7 +1,7 @@
 """How `AdversarialModel.fit` feeds arrays: on TensorFlow without tf.data's autotuning.
 
 With autotuning on, every TensorFlow epoch ended on a 5.11 s / 10.23 s / ... grid instead of
-after its last step (kzoo/autodiff.py, `fit_arguments`). Timing is the benchmark's job
+after its last step (kzoo/backend/tensorflow.py, `fit_arguments`). Timing is the benchmark's job
 (benchmarks/repro_tf_fit_teardown.py); these tests pin the mechanism, that the batches are
 still exactly the ones Keras would feed, and that `fit()` keeps all of Keras's arguments.
 """
@@ -30,9 +30,9 @@ def _arguments(**given):
 
 def _epoch(**given):
     """The batches one epoch draws from what `fit_arguments` hands Keras (TensorFlow), or the arguments."""
-    from kzoo import autodiff
+    from kzoo import backend
 
-    arguments = autodiff.fit_arguments(_arguments(**given))
+    arguments = backend.fit_arguments(_arguments(**given))
     if backend_name() != "tensorflow":
         return arguments
     assert arguments["y"] is None and arguments["batch_size"] is None  # the adapter carries them
@@ -87,10 +87,10 @@ def test_steps_per_epoch_sets_the_batch_size_as_in_keras():
 
 
 def test_validation_split_is_left_to_keras():
-    from kzoo import autodiff
+    from kzoo import backend
 
     x = _images()
-    assert autodiff.fit_arguments(_arguments(x=x, validation_split=0.2))["x"] is x
+    assert backend.fit_arguments(_arguments(x=x, validation_split=0.2))["x"] is x
 
 
 class _Batches:
@@ -112,21 +112,21 @@ class _Batches:
 def test_dataset_inputs_pass_through_and_train(tiny_mnist):
     """A tf.data.Dataset gets the option unless it sets one (TensorFlow); a PyDataset goes to Keras as it is."""
     import kzoo
-    from kzoo import autodiff
+    from kzoo import backend
 
     x = tiny_mnist[0]
     if backend_name() == "tensorflow":
         import tensorflow as tf
 
         dataset = tf.data.Dataset.from_tensor_slices(x).batch(16)
-        assert autodiff.fit_arguments(_arguments(x=dataset))["x"].options().autotune.enabled is False
+        assert backend.fit_arguments(_arguments(x=dataset))["x"].options().autotune.enabled is False
         options = tf.data.Options()
         options.autotune.enabled = True  # the user's choice stays
         chosen = dataset.with_options(options)
-        assert autodiff.fit_arguments(_arguments(x=chosen))["x"] is chosen
+        assert backend.fit_arguments(_arguments(x=chosen))["x"] is chosen
     else:
         dataset = _Batches(x, 16)
-        assert autodiff.fit_arguments(_arguments(x=dataset))["x"] is dataset
+        assert backend.fit_arguments(_arguments(x=dataset))["x"] is dataset
     model = kzoo.create_model("dcgan", width=2, seed=0)
     model.compile()
     history = model.fit(dataset, epochs=1, verbose=0)
@@ -137,11 +137,13 @@ def test_dataset_inputs_pass_through_and_train(tiny_mnist):
 def test_fit_keeps_kerass_arguments(tiny_mnist, monkeypatch):
     """Positional arguments, sample weights, steps_per_epoch and shuffle="batch" work as in Keras."""
     import kzoo
-    from kzoo import autodiff
+    from kzoo import backend
 
     fed_by_kzoo = []
     if backend_name() == "tensorflow":  # Keras's epoch iterator really reads kzoo's adapter
-        adapter = autodiff._arrays_without_autotune()
+        from kzoo.backend import tensorflow as tf_backend
+
+        adapter = tf_backend.arrays_without_autotune()
         original = adapter.get_tf_dataset
 
         def spy(self):

@@ -1,6 +1,6 @@
 """kzoo's Conv2DTranspose and BatchNormalization compute what Keras's own layers compute.
 
-On torch and JAX they take faster paths (kzoo.autodiff.conv_transpose / batch_norm_training); on
+On torch and JAX they take faster paths (kzoo.backend.conv_transpose / batch_norm_training); on
 every backend they must give Keras's outputs, gradients and moving statistics for the same weights.
 """
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from kzoo import autodiff
+from kzoo import backend
 from kzoo.models import blocks
 
 RTOL, ATOL = 1e-4, 1e-4
@@ -96,7 +96,7 @@ def test_conv2d_transpose_matches_keras(kernel, strides, padding, output_padding
         theirs.bias.assign(ours.bias.value)
     assert ours.name.startswith("conv2d_transpose")  # the checkpoint key Keras's layer would use
     if keras.backend.backend() == "jax":  # the case tests what it says it tests
-        fast = autodiff.conv_transpose(x, ours.kernel, ours.strides, padding, ours.output_padding,
+        fast = backend.conv_transpose(x, ours.kernel, ours.strides, padding, ours.output_padding,
                                        ours.dilation_rate, data_format)
         assert (fast is not None) == fast_on_jax
     y_ours, g_ours = gradients(ours, x)
@@ -115,7 +115,7 @@ def test_conv_transpose_with_empty_phases():
     """
     x = np.random.default_rng(3).standard_normal((2, 4, 4, 3)).astype("float32")
     kernel = np.random.default_rng(4).standard_normal((2, 2, 5, 3)).astype("float32")
-    fast = autodiff.conv_transpose(x, kernel, (3, 3), "same", (0, 0), (1, 1), "channels_last")
+    fast = backend.conv_transpose(x, kernel, (3, 3), "same", (0, 0), (1, 1), "channels_last")
     if keras.backend.backend() == "tensorflow":
         assert fast is None
         return
@@ -156,14 +156,14 @@ def test_fast_paths_are_taken_where_they_exist():
     """Transposed convolution: torch and JAX; batch normalization: torch. Elsewhere, Keras's code."""
     x = np.ones((2, 3, 4, 4), "float32")
     kernel = np.ones((3, 3, 5, 3), "float32")
-    conv = autodiff.conv_transpose(x, kernel, (2, 2), "same", None, (1, 1), "channels_first")
-    norm = autodiff.batch_norm_training(x, None, None, 1e-3, 1)
-    backend = keras.backend.backend()
-    if backend in ("torch", "jax"):
+    conv = backend.conv_transpose(x, kernel, (2, 2), "same", None, (1, 1), "channels_first")
+    norm = backend.batch_norm_training(x, None, None, 1e-3, 1)
+    name = keras.backend.backend()
+    if name in ("torch", "jax"):
         assert tuple(conv.shape) == (2, 5, 8, 8)
     else:
         assert conv is None
-    if backend == "torch":
+    if name == "torch":
         assert tuple(norm[0].shape) == x.shape
     else:
         assert norm is None

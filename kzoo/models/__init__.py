@@ -1,9 +1,14 @@
 """The built-in models. Each registers under its lower-case name in the `kzoo.models` entry-point group."""
 
+from kzoo.models.acgan import ACGAN
 from kzoo.models.cgan import CGAN
 from kzoo.models.dcgan import DCGAN
 from kzoo.models.gan import GAN
+from kzoo.models.infogan import InfoGAN
 from kzoo.models.lsgan import LSGAN
+from kzoo.models.ragan import RaGAN
+from kzoo.models.sngan import SNGAN
 from kzoo.models.wgan import WGAN
+from kzoo.models.wgan_gp import WGANGP
 
-__all__ = ["CGAN", "DCGAN", "GAN", "LSGAN", "WGAN"]
+__all__ = ["ACGAN", "CGAN", "DCGAN", "GAN", "InfoGAN", "LSGAN", "RaGAN", "SNGAN", "WGAN", "WGANGP"]

@@ -10,88 +10,12 @@ import math
 import keras
 from keras import layers, ops
 
-from kzoo import autodiff
+from kzoo.layers import BatchNormalization, Conv2DTranspose, ConvLayout, SpectralNormalization, conv_data_format
 
-def conv_data_format():
-    """The layout convolutions run in on this backend (`kzoo.autodiff.CONV_DATA_FORMAT`).
-
-    kzoo's data stay NHWC everywhere; `ConvLayout` layers move the channels once at each end of a
-    convolution stack when the backend prefers channels-first.
-    """
-    return autodiff.CONV_DATA_FORMAT
-
-
-@keras.saving.register_keras_serializable(package="kzoo")
-class ConvLayout(layers.Layer):
-    """NHWC -> the convolutions' layout (`to="conv"`), or back (`to="data"`).
-
-    The identity on channels-last backends, but present on every backend, so that a network's
-    layers (and so its saved weights) are the same wherever the model is built.
-    """
-
-    def __init__(self, to, data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        if to not in ("conv", "data"):
-            raise ValueError(f"to must be 'conv' or 'data', not {to!r}")
-        self.to = to
-        self.data_format = data_format or conv_data_format()
-
-    def call(self, x):
-        if self.data_format == "channels_last":
-            return x
-        return ops.transpose(x, (0, 3, 1, 2) if self.to == "conv" else (0, 2, 3, 1))
-
-    def compute_output_shape(self, input_shape):
-        if self.data_format == "channels_last":
-            return input_shape
-        n, a, b, c = input_shape
-        return (n, c, a, b) if self.to == "conv" else (n, b, c, a)
-
-    def get_config(self):
-        # The layout is chosen where the model is built, not where it was saved.
-        return {**super().get_config(), "to": self.to}
-
-
-@keras.saving.register_keras_serializable(package="kzoo")
-class Conv2DTranspose(layers.Conv2DTranspose):
-    """`keras.layers.Conv2DTranspose` that computes only the outputs it keeps, where it can.
-
-    Same weights, configuration and default name as Keras's layer, so checkpoints are
-    interchangeable; the arithmetic is `kzoo.autodiff.conv_transpose` (faster on torch).
-    """
-
-    def call(self, inputs):
-        outputs = autodiff.conv_transpose(inputs, self.kernel, self.strides, self.padding,
-                                          self.output_padding, self.dilation_rate, self.data_format)
-        if outputs is None:
-            return super().call(inputs)
-        if self.use_bias:
-            channel_axis = -1 if self.data_format == "channels_last" else 1
-            bias_shape = [1] * len(outputs.shape)
-            bias_shape[channel_axis] = self.filters
-            outputs = ops.add(outputs, ops.reshape(self.bias, bias_shape))
-        return self.activation(outputs) if self.activation is not None else outputs
-
-
-@keras.saving.register_keras_serializable(package="kzoo")
-class BatchNormalization(layers.BatchNormalization):
-    """`keras.layers.BatchNormalization` that normalizes a training batch in one fused kernel
-    where it can (`kzoo.autodiff.batch_norm_training`, torch); same weights and name as Keras's."""
-
-    def call(self, inputs, training=None, mask=None):
-        plain = mask is None and not self.renorm and not self.synchronized
-        if training and self.trainable and plain:
-            gamma = ops.cast(self.gamma, "float32") if self.scale else None
-            beta = ops.cast(self.beta, "float32") if self.center else None
-            fused = autodiff.batch_norm_training(inputs, gamma, beta, self.epsilon, self.axis)
-            if fused is not None:
-                outputs, mean, variance = fused
-                self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
-                self.moving_variance.assign(
-                    self.moving_variance * self.momentum + variance * (1.0 - self.momentum)
-                )
-                return ops.cast(outputs, self.compute_dtype)
-        return super().call(inputs, training=training, mask=mask)
+__all__ = [
+    "BatchNormalization", "Conv2DTranspose", "ConvLayout", "SpectralNormalization", "conv_data_format",
+    "conv_discriminator", "conv_generator", "dcgan_init", "mlp_discriminator", "mlp_generator",
+]
 
 
 # Radford et al. 2016: weights from N(0, 0.02).
@@ -138,17 +62,22 @@ def mlp_discriminator(image_shape, width, dropout, num_classes=None, name="discr
     return keras.Model(inputs if num_classes else images, logits, name=name)
 
 
-def conv_generator(image_shape, latent_dim, width, kernel_size=5, name="generator"):
+def conv_generator(image_shape, latent_dim, width, kernel_size=5, num_classes=None, name="generator"):
     """DCGAN generator: project to (h/4, w/4, 4w), then two stride-2 transposed convolutions.
 
     Batch normalization and ReLU everywhere but the tanh output (Radford et al. 2016); the
-    layout follows the TensorFlow DCGAN tutorial for MNIST.
+    layout follows the TensorFlow DCGAN tutorial for MNIST. With `num_classes`, an embedding of
+    the labels is joined to the noise.
     """
     h, w, c = image_shape
     fmt = conv_data_format()
     channel_axis = 1 if fmt == "channels_first" else -1
     noise = keras.Input(shape=(latent_dim,), name="noise")
-    x = layers.Dense((h // 4) * (w // 4) * 4 * width, use_bias=False, kernel_initializer=dcgan_init())(noise)
+    inputs, x = noise, noise
+    if num_classes:
+        labels, embedded = _label_input(num_classes, num_classes)
+        inputs, x = [noise, labels], layers.Concatenate()([noise, embedded])
+    x = layers.Dense((h // 4) * (w // 4) * 4 * width, use_bias=False, kernel_initializer=dcgan_init())(x)
     x = BatchNormalization()(x)
     x = layers.ReLU()(x)
     x = layers.Reshape((h // 4, w // 4, 4 * width))(x)
@@ -165,26 +94,90 @@ def conv_generator(image_shape, latent_dim, width, kernel_size=5, name="generato
         kernel_initializer=dcgan_init(), data_format=fmt, name="images",
     )(x)
     images = ConvLayout("data")(x)
-    return keras.Model(noise, images, name=name)
+    return keras.Model(inputs, images, name=name)
 
 
-def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, name="discriminator"):
-    """DCGAN discriminator: two stride-2 convolutions with LeakyReLU(0.2), then one logit.
+def _maybe_normalized(layer, spectral_norm):
+    return SpectralNormalization(layer) if spectral_norm else layer
 
-    No batch normalization on the input layer (Radford et al. 2016).
-    """
+
+def conv_features(images, width, kernel_size=5, batch_norm=True, spectral_norm=False):
+    """The DCGAN discriminator's trunk on `images` (a Keras input): two stride-2 convolutions with
+    LeakyReLU(0.2), flattened in NHWC order (so the next Dense's weights mean the same on every
+    backend). No batch normalization on the input layer (Radford et al. 2016)."""
     fmt = conv_data_format()
-    images = keras.Input(shape=image_shape, name="images")
     x = ConvLayout("conv")(images)
-    x = layers.Conv2D(width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init(),
-                      data_format=fmt)(x)
+    x = _maybe_normalized(layers.Conv2D(width, kernel_size, strides=2, padding="same",
+                                        kernel_initializer=dcgan_init(), data_format=fmt), spectral_norm)(x)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Conv2D(2 * width, kernel_size, strides=2, padding="same", kernel_initializer=dcgan_init(),
-                      data_format=fmt)(x)
+    x = _maybe_normalized(layers.Conv2D(2 * width, kernel_size, strides=2, padding="same",
+                                        kernel_initializer=dcgan_init(), data_format=fmt), spectral_norm)(x)
     if batch_norm:
         x = BatchNormalization(axis=1 if fmt == "channels_first" else -1)(x)
     x = layers.LeakyReLU(0.2)(x)
-    # Flatten in NHWC order on every backend, so the logit layer's weights mean the same everywhere.
-    x = layers.Flatten()(ConvLayout("data")(x))
-    logits = layers.Dense(1, kernel_initializer=dcgan_init(), name="logits")(x)
+    return layers.Flatten()(ConvLayout("data")(x))
+
+
+def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, spectral_norm=False,
+                       name="discriminator"):
+    """DCGAN discriminator: `conv_features`, then one logit (spectral norm on every layer if asked)."""
+    images = keras.Input(shape=image_shape, name="images")
+    x = conv_features(images, width, kernel_size, batch_norm, spectral_norm)
+    logits = _maybe_normalized(layers.Dense(1, kernel_initializer=dcgan_init(), name="logits"), spectral_norm)(x)
     return keras.Model(images, logits, name=name)
+
+
+def conv_classifier_discriminator(image_shape, width, heads, kernel_size=5, name="discriminator"):
+    """A DCGAN discriminator with several heads on one trunk: images -> [one output per head].
+
+    `heads` is a list of (name, units): ACGAN's source and class logits.
+    """
+    images = keras.Input(shape=image_shape, name="images")
+    x = conv_features(images, width, kernel_size)
+    outputs = [layers.Dense(units, kernel_initializer=dcgan_init(), name=head)(x) for head, units in heads]
+    return keras.Model(images, outputs, name=name)
+
+
+def _dense_block(x, units, activation):
+    """Dense (no bias) + batch normalization + activation: InfoGAN's fully connected layers."""
+    x = layers.Dense(units, use_bias=False, kernel_initializer=dcgan_init())(x)
+    x = BatchNormalization()(x)
+    return activation(x)
+
+
+def infogan_generator(image_shape, input_dim, width, name="generator"):
+    """InfoGAN's MNIST generator: FC 16w, FC (h/4)(w/4)2w, two 4x4 stride-2 transposed convolutions.
+
+    Batch normalization and ReLU but at the tanh output; width 64 is the paper's FC1024,
+    FC 7x7x128, deconv 64.
+    """
+    h, w, c = image_shape
+    fmt = conv_data_format()
+    codes = keras.Input(shape=(input_dim,), name="latent_codes")
+    x = _dense_block(codes, 16 * width, layers.ReLU())
+    x = _dense_block(x, (h // 4) * (w // 4) * 2 * width, layers.ReLU())
+    x = layers.Reshape((h // 4, w // 4, 2 * width))(x)
+    x = ConvLayout("conv")(x)
+    x = Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False, kernel_initializer=dcgan_init(),
+                        data_format=fmt)(x)
+    x = BatchNormalization(axis=1 if fmt == "channels_first" else -1)(x)
+    x = layers.ReLU()(x)
+    x = Conv2DTranspose(c, 4, strides=2, padding="same", activation="tanh", kernel_initializer=dcgan_init(),
+                        data_format=fmt, name="images")(x)
+    return keras.Model(codes, ConvLayout("data")(x), name=name)
+
+
+def infogan_discriminator(image_shape, width, code_units, name="discriminator"):
+    """InfoGAN's MNIST discriminator and Q network: images -> [logit, Q's code predictions].
+
+    Shared trunk: 4x4 stride-2 convolutions of w and 2w filters (the second batch-normalized),
+    FC 16w with batch normalization, LeakyReLU(0.2); the logit on top, and the Q head: FC 2w
+    with batch normalization, then `code_units` outputs. Width 64 is the paper's network.
+    """
+    images = keras.Input(shape=image_shape, name="images")
+    x = conv_features(images, width, kernel_size=4)
+    x = _dense_block(x, 16 * width, layers.LeakyReLU(0.2))
+    logits = layers.Dense(1, kernel_initializer=dcgan_init(), name="logits")(x)
+    q = _dense_block(x, 2 * width, layers.LeakyReLU(0.2))
+    q = layers.Dense(code_units, kernel_initializer=dcgan_init(), name="q_codes")(q)
+    return keras.Model(images, [logits, q], name=name)

@@ -1,3 +1,4 @@
+from kzoo import hyperparameters as hp
 from kzoo.models import blocks
 from kzoo.models.gan import GAN
 
@@ -10,7 +11,8 @@ class CGAN(GAN):
 
     paper = "Mirza & Osindero 2014, Conditional Generative Adversarial Nets (arXiv:1411.1784)"
     conditional = True
-    hyperparameters = {"num_classes": 10, "dropout": 0.5}
+    hyperparameters = {"num_classes": hp.Int(10, min=2, help="number of classes (taken from the data by kzoo train)"),
+                       "dropout": 0.5}
 
     def build_generator(self):
         return blocks.mlp_generator(self.image_shape, self.latent_dim, self.width, self.num_classes)

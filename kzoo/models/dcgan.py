@@ -1,3 +1,7 @@
+from keras import ops
+
+from kzoo import backend
+from kzoo import hyperparameters as hp
 from kzoo.adversarial import AdversarialModel
 from kzoo.models import blocks
 
@@ -7,11 +11,16 @@ class DCGAN(AdversarialModel):
 
     Generator: Dense to (h/4, w/4, 4w), transposed convolutions to 2w, w and the image;
     discriminator: convolutions of w and 2w filters with LeakyReLU(0.2). 5x5 kernels,
-    N(0, 0.02) weights, Adam(2e-4, beta_1=0.5) as in the paper.
+    N(0, 0.02) weights, Adam(2e-4, beta_1=0.5) as in the paper. `r1_gamma > 0` adds the R1
+    penalty (gamma / 2) E||grad D(x_real)||^2 to the discriminator's loss (Mescheder et al. 2018),
+    for this model and every model built on it.
     """
 
     paper = "Radford et al. 2016, Unsupervised Representation Learning with DCGANs (arXiv:1511.06434)"
-    hyperparameters = {"width": 64}
+    hyperparameters = {
+        "width": hp.Int(64, min=1, help="network size: w, 2w, 4w filters"),
+        "r1_gamma": hp.Float(0.0, min=0, help="R1 penalty on real images (Mescheder et al. 2018); 0 = off"),
+    }
     size_multiple = 4
 
     def build_generator(self):
@@ -19,3 +28,26 @@ class DCGAN(AdversarialModel):
 
     def build_discriminator(self):
         return blocks.conv_discriminator(self.image_shape, self.width)
+
+    @property
+    def needs_second_order(self):
+        return self.r1_gamma > 0 or super().needs_second_order
+
+    def players(self):
+        d, g = super().players()
+        if self.r1_gamma > 0:
+            d = d.replace(reports=(*d.reports, "r1_penalty"))
+        return [d, g]
+
+    def discriminator_objective(self, step):
+        loss = super().discriminator_objective(step)
+        if self.r1_gamma > 0:
+            penalty = self.r1_penalty(step.real, step.labels)
+            step.log("r1_penalty", penalty)
+            loss = loss + 0.5 * self.r1_gamma * penalty
+        return loss
+
+    def r1_penalty(self, real_images, labels=None):
+        """E ||grad_x D(x)||^2 over the real batch (a sum over pixels, a mean over images)."""
+        grads = backend.input_gradient(lambda x: ops.sum(self.discriminate(x, labels)), real_images)
+        return ops.mean(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))))

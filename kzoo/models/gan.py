@@ -1,3 +1,4 @@
+from kzoo import hyperparameters as hp
 from kzoo.adversarial import AdversarialModel
 from kzoo.models import blocks
 
@@ -11,7 +12,10 @@ class GAN(AdversarialModel):
     """
 
     paper = "Goodfellow et al. 2014, Generative Adversarial Nets (arXiv:1406.2661)"
-    hyperparameters = {"width": 128, "dropout": 0.3}
+    hyperparameters = {
+        "width": hp.Int(128, min=1, help="network size: hidden layers of 2w, 4w, 8w (G) and 4w, 2w (D) units"),
+        "dropout": hp.Float(0.3, min=0, max=1, max_exclusive=True, help="dropout rate in the discriminator"),
+    }
 
     def build_generator(self):
         return blocks.mlp_generator(self.image_shape, self.latent_dim, self.width)

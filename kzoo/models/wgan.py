@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from kzoo import hyperparameters as hp
 from kzoo.models.dcgan import DCGAN
 
 
@@ -13,13 +14,15 @@ class WGAN(DCGAN):
     """
 
     paper = "Arjovsky et al. 2017, Wasserstein GAN (arXiv:1701.07875)"
-    hyperparameters = {"d_steps": 5, "clip_value": 0.01, "learning_rate": 5e-5}
+    hyperparameters = {
+        "d_steps": 5,
+        "clip_value": hp.Float(0.01, min=0, min_exclusive=True, help="critic weights are clipped to [-c, c]"),
+        "learning_rate": 5e-5,
+    }
 
     def default_optimizers(self):
-        return (
-            keras.optimizers.RMSprop(self.learning_rate),
-            keras.optimizers.RMSprop(self.learning_rate),
-        )
+        d_rate, g_rate = self.player_learning_rates()
+        return keras.optimizers.RMSprop(d_rate), keras.optimizers.RMSprop(g_rate)
 
     def discriminator_loss(self, real_logits, fake_logits):
         return ops.mean(fake_logits) - ops.mean(real_logits)

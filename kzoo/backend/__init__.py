@@ -1,0 +1,65 @@
+"""Everything kzoo does differently per backend, behind one small interface.
+
+Laid out like Keras's own `keras/src/backend/`: one module per backend (`tensorflow.py`,
+`torch.py`, `jax.py`), each defining the names below; this package picks the module of the
+backend Keras runs on and re-exports them. Nothing else in kzoo imports TensorFlow, torch or
+JAX: models, losses, the players' step and the command line are written in `keras.ops` and call
+these functions.
+
+Training
+- `run_train_step(model, step, *args)`: Keras's per-backend `train_step` calling convention
+  adapted to one stateful-looking `step(data) -> logs` (on JAX: the model's state mapped into
+  a `keras.StatelessScope` inside Keras's jitted, state-threading step).
+- `minimize(objective, variables, optimizer, state_variables) -> (loss, aux)`: one gradient
+  step of `optimizer` on `variables` for the loss that `objective()` returns with `aux`.
+- `input_gradient(fn, x)`: the gradient of the scalar `fn(x)` with respect to the tensor `x`,
+  itself differentiable (gradient penalties: WGAN-GP, R1).
+- `supports_second_order(jit_compile)`: whether a loss may take `input_gradient` when compiled
+  so (torch.compile cannot differentiate twice).
+
+Settings
+- `CONV_DATA_FORMAT`: the layout convolutions run in.
+- `resolve_jit_compile(jit_compile)`: what `compile(jit_compile="auto")` means.
+- `fit_arguments(arguments)`: how `fit()` feeds arrays (TensorFlow: without tf.data's autotuning).
+- `set_seed(seed)`: seeding Python, numpy and Keras without importing TensorFlow needlessly.
+
+Layer fast paths (None where there is none: the layer then runs Keras's own code)
+- `conv_transpose(...)`, `batch_norm_training(...)`: see `kzoo.layers`.
+"""
+
+import importlib
+
+import keras
+
+BACKEND = keras.backend.backend()
+SUPPORTED = ("tensorflow", "torch", "jax")
+
+if BACKEND not in SUPPORTED:
+    raise ImportError(f"kzoo trains on the tensorflow, torch and jax backends; keras is set to {BACKEND!r}")
+
+_module = importlib.import_module(f"kzoo.backend.{BACKEND}")
+
+CONV_DATA_FORMAT = _module.CONV_DATA_FORMAT
+resolve_jit_compile = _module.resolve_jit_compile
+supports_second_order = _module.supports_second_order
+run_train_step = _module.run_train_step
+minimize = _module.minimize
+input_gradient = _module.input_gradient
+fit_arguments = _module.fit_arguments
+set_seed = _module.set_seed
+conv_transpose = _module.conv_transpose
+batch_norm_training = _module.batch_norm_training
+
+__all__ = [
+    "BACKEND",
+    "CONV_DATA_FORMAT",
+    "batch_norm_training",
+    "conv_transpose",
+    "fit_arguments",
+    "input_gradient",
+    "minimize",
+    "resolve_jit_compile",
+    "run_train_step",
+    "set_seed",
+    "supports_second_order",
+]

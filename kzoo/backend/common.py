@@ -1,0 +1,82 @@
+"""Pieces the backend modules share (no backend imports here)."""
+
+import os
+import random
+
+import keras
+import numpy as np
+
+
+def same_jit_compile(jit_compile):
+    """`jit_compile` as Keras reads it (every backend but TensorFlow keeps Keras's meaning)."""
+    return jit_compile
+
+
+def arguments_unchanged(arguments):
+    """`fit()`'s arguments as given (every backend but TensorFlow feeds arrays Keras's way)."""
+    return arguments
+
+
+def no_fast_path(*args, **kwargs):
+    """A layer fast path this backend does not have: the layer runs Keras's own code."""
+    return None
+
+
+def set_seed_without_tensorflow(seed, seed_backend=None):
+    """Seed Python, numpy and Keras (weight initializers, dropout) for a reproducible run.
+
+    `keras.utils.set_random_seed` also seeds TensorFlow whenever it is installed, which imports
+    it (3-5 s) even on torch or JAX; this sets the same Keras globals without it.
+    `seed_backend(seed)` seeds the backend's own generator, if it has one.
+    """
+    try:
+        from keras.src.backend.common import global_state
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+        from keras.src.utils.rng_utils import GLOBAL_RANDOM_SEED
+    except ImportError:  # private names moved: pay for the TensorFlow import instead
+        keras.utils.set_random_seed(seed)
+        return
+    global_state.set_global_attribute(GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if seed_backend is not None:
+        seed_backend(seed)
+
+
+def conv_transpose_crops(kernel_shape, strides, padding, output_padding, dilation_rate):
+    """Per spatial axis, how much Keras crops off the full transposed-convolution output.
+
+    None when the private Keras helper moved (the layer then keeps Keras's own, slower path) or
+    when Keras zero-pads instead of cropping (rare, not worth a second code path).
+    """
+    try:
+        from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
+    except ImportError:
+        return None
+    crops = compute_conv_transpose_output_crops_for_torch(
+        input_shape=(None, None) + (None,) * (len(kernel_shape) - 2), kernel_shape=tuple(kernel_shape),
+        strides=tuple(strides), padding=padding, output_padding=output_padding,
+        dilation_rate=tuple(dilation_rate),
+    )
+    if any(left < 0 or right < 0 for left, right in crops):
+        return None
+    return crops
+
+
+# JAX: XLA's CPU scheduler by default orders independent operations so that they can run at the same
+# time; on a 2-core CPU, where each convolution already uses both cores, that made the
+# convolutional models' training steps 10-40% slower (the MLP models' about 10% faster;
+# benchmarks/README.md, "Closing the gaps"). The flag exists in every jaxlib kzoo allows
+# (checked back to 0.4.30; XLA aborts on an unknown flag). An XLA_FLAGS setting of the user's
+# for it wins. XLA reads the variable once, when JAX first computes: importing kzoo's models
+# before any JAX computation (as `kzoo train` does) is what makes it count.
+XLA_CPU_FLAGS = {"--xla_cpu_enable_concurrency_optimized_scheduler": "false"}
+
+
+def default_xla_flags():
+    """Add XLA_CPU_FLAGS to $XLA_FLAGS, each unless the user set it (the JAX module calls this)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    given = {token.split("=", 1)[0] for token in flags.split()}
+    added = [f"{name}={value}" for name, value in XLA_CPU_FLAGS.items() if name not in given]
+    os.environ["XLA_FLAGS"] = " ".join([flags.strip()] + added).strip()

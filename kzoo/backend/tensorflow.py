@@ -1,0 +1,123 @@
+"""TensorFlow: gradient tapes, XLA by default, and fit() input without tf.data's autotuning."""
+
+import functools
+
+import keras
+import tensorflow as tf
+
+from kzoo.backend import common
+
+# TensorFlow's CPU convolutions take only NHWC.
+CONV_DATA_FORMAT = "channels_last"
+
+
+def resolve_jit_compile(jit_compile):
+    """kzoo's reading of `compile(jit_compile="auto")`: XLA, also on a CPU.
+
+    Keras's "auto" turns XLA off on CPU-only TensorFlow. For the adversarial step XLA is what a
+    hand-written loop uses: measured on this project's 2-core CPU, kzoo's DCGAN step ran at
+    0.66x a `tf.function(jit_compile=True)` loop in graph mode and at 1.02x with XLA
+    (benchmarks/README.md).
+    """
+    return True if jit_compile == "auto" else jit_compile
+
+
+def supports_second_order(jit_compile):
+    return True  # nested tapes, in graph mode and under XLA alike
+
+
+def run_train_step(model, step, data):
+    # Variables are stateful here: the step reads and assigns them directly.
+    return step(data)
+
+
+def minimize(objective, variables, optimizer, state_variables):
+    """One step of `optimizer` on `variables` for `objective() -> (loss, aux)`; returns (loss, aux).
+
+    A variable the loss does not reach gets a zero gradient, as on JAX (TensorFlow says None),
+    so the optimizer's state moves alike on every backend.
+    """
+    with tf.GradientTape() as tape:
+        loss, aux = objective()
+    grads = tape.gradient(loss, variables)
+    grads = [tf.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
+    optimizer.apply(grads, variables)
+    return loss, aux
+
+
+def input_gradient(fn, x):
+    """d fn(x) / dx for a scalar fn; recorded by any enclosing tape, so differentiable again."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+    grad = tape.gradient(value, x)
+    return tf.zeros_like(x) if grad is None else grad
+
+
+def set_seed(seed):
+    keras.utils.set_random_seed(seed)  # seeds TensorFlow too; it is imported already
+
+
+def fit_arguments(arguments):
+    """`fit()`'s arguments (a dict by name, defaults filled in), arrays fed by tf.data with
+    autotuning off.
+
+    Keras turns arrays into a tf.data pipeline with autotuning on. Destroying its iterator (at
+    the end of every epoch) then waits until tf.data's autotuning thread ends its current sleep,
+    whose period doubles from 10 ms, so epochs end on a 5.11 s, 10.23 s, 20.47 s... grid
+    (10 ms x (2^k - 1)) instead of after their last step: up to half an epoch lost
+    (keras 3.15.1, tensorflow 2.21; benchmarks/repro_tf_fit_teardown.py). Autotuning has nothing
+    to tune in an in-memory batch pipeline. Arrays (with their sample or class weights) go to
+    Keras's own array adapter, so batching, shuffling and `steps_per_epoch` mean what they mean
+    in Keras, and only its dataset gets the option; a tf.data.Dataset gets it unless it sets
+    autotuning itself. Left to Keras: `validation_split` (Keras splits arrays only) and anything
+    else (generators, PyDataset).
+    """
+    x = arguments["x"]
+    if isinstance(x, tf.data.Dataset):
+        if x.options().autotune.enabled is None:
+            arguments["x"] = x.with_options(_without_autotune())
+        return arguments
+    adapter = arrays_without_autotune()
+    if adapter is None or x is None or arguments["validation_split"]:
+        return arguments
+    y, sample_weight, batch_size = arguments["y"], arguments["sample_weight"], arguments["batch_size"]
+    if not adapter.accepts((x, y, sample_weight)):
+        return arguments
+    arguments.update(
+        x=adapter(x, y, sample_weight=sample_weight, class_weight=arguments["class_weight"],
+                  batch_size=batch_size, steps=arguments["steps_per_epoch"], shuffle=arguments["shuffle"]),
+        y=None, sample_weight=None, class_weight=None, batch_size=None,
+        # Keras batches validation data by validation_batch_size, else batch_size.
+        validation_batch_size=arguments["validation_batch_size"] or batch_size,
+    )
+    return arguments
+
+
+def _without_autotune():
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return options
+
+
+@functools.cache
+def arrays_without_autotune():
+    """Keras's array adapter, its tf.data pipeline without autotuning; None if Keras moved it."""
+    try:
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter, can_convert_arrays
+    except ImportError:  # a private Keras module moved: keep Keras's own pipeline (and the wait)
+        return None
+
+    class ArraysWithoutAutotune(ArrayDataAdapter):
+        accepts = staticmethod(can_convert_arrays)  # (x, y, sample_weight) it can take
+
+        def get_tf_dataset(self):
+            return super().get_tf_dataset().with_options(_without_autotune())
+
+    return ArraysWithoutAutotune
+
+
+# TensorFlow's own transposed convolution and batch normalization are fast already.
+conv_transpose = common.no_fast_path
+batch_norm_training = common.no_fast_path

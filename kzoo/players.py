@@ -1,0 +1,410 @@
+"""`PlayersModel`: one training step for every generative family, in `keras.ops`, on every backend.
+
+A model declares its *players* in update order. A player is a name, the networks it trains,
+its optimizer, its loss and its number of updates per step:
+
+    def players(self):
+        return [
+            Player("d", networks=["discriminator"], loss=self.critic_loss, steps=5,
+                   prepare=self.make_fakes, reports=["gradient_penalty"]),
+            Player("g", networks=["generator"], loss=self.generator_loss_of_step),
+        ]
+
+One shared `train_step` runs them: for each player, `steps` times, `prepare(step)` (outside
+the differentiated function: noise, fakes) then one gradient step of the player's optimizer on
+its networks' weights for `loss(step)`, then `after_update()` (clipping, averaging: variable
+assignments only, so that JAX can thread them). A loss is written in `keras.ops` and reads what
+the step knows from its argument, a `Step`: the batch, what `prepare` drew, what earlier
+players shared (gradients stopped); it reports extra terms with `step.log(name, value)`.
+
+All optimizers sit behind `model.optimizer` (a `PlayerOptimizers`), so JAX threads their state
+and `.keras` files save it. History gets one `<player>_loss` per player plus every reported term.
+How a gradient is taken on each backend is `kzoo.backend`'s business, nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from typing import Callable, Sequence
+
+import keras
+from keras import ops
+
+from kzoo import backend
+from kzoo import hyperparameters as hp
+from kzoo.errors import HyperparameterError
+
+
+@dataclasses.dataclass(frozen=True)
+class Player:
+    """One participant of the training step.
+
+    Attributes:
+        name: short name; the history reports its loss as `<name>_loss`.
+        networks: attribute names of the model's networks whose trainable weights it updates.
+        loss: `loss(step) -> scalar`, in `keras.ops`, differentiated with respect to those weights.
+        optimizer: the key of its optimizer in `model.optimizers` (default: `name`).
+        steps: updates per training step.
+        prepare: `prepare(step) -> dict`, run before each update outside the differentiated
+            function; the dict's values (gradients stopped) become attributes of `step`.
+        after_update: `after_update()`, run after each update: variable assignments only.
+        reports: names of the extra terms the loss reports with `step.log(name, value)`.
+    """
+
+    name: str
+    networks: Sequence[str]
+    loss: Callable
+    optimizer: str | None = None
+    steps: int = 1
+    prepare: Callable | None = None
+    after_update: Callable | None = None
+    reports: Sequence[str] = ()
+
+    @property
+    def optimizer_key(self):
+        return self.optimizer or self.name
+
+    def replace(self, **changes):
+        """A copy with some fields changed: `d.replace(reports=("penalty",))`."""
+        return dataclasses.replace(self, **changes)
+
+
+class Step:
+    """What one training step knows, handed to every player's `prepare` and `loss`.
+
+    Its attributes are set by the model's `begin_step` (the batch, e.g. `real` and `labels`), by
+    `prepare` hooks and by what earlier players `share`; `batch_size` is the batch's size.
+    """
+
+    def __init__(self, **fields):
+        self._logged, self._shared = {}, {}
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def log(self, name, value):
+        """Report an extra term of the current loss (it must be one of the player's `reports`)."""
+        self._logged[name] = value
+
+    def share(self, name, value):
+        """Hand a tensor to the later players: after this update it is `step.<name>`, gradients stopped."""
+        self._shared[name] = value
+
+    def _run(self, loss):
+        """(loss(self), {"log": ..., "share": ...}): what `backend.minimize` differentiates."""
+        self._logged, self._shared = {}, {}
+        value = loss(self)
+        return value, {"log": dict(self._logged), "share": dict(self._shared)}
+
+
+class PlayerOptimizers(keras.optimizers.Optimizer):
+    """Every player's optimizer, by key, behind the one `model.optimizer`.
+
+    Keras's JAX trainer threads only `model.optimizer.variables` through the jitted step:
+    optimizers kept as plain model attributes would silently never advance there. This container
+    exposes all of them under `variables`; it applies nothing itself. Its own `iterations` counts
+    training steps (one per batch), which is what callbacks reading `model.optimizer.iterations`
+    expect.
+    """
+
+    def __init__(self, optimizers, name="player_optimizers", **kwargs):
+        super().__init__(learning_rate=0.0, name=name, **kwargs)
+        self.optimizers = dict(optimizers)
+
+    def build(self, var_list=()):
+        # Each player's optimizer is built on that player's weights by PlayersModel.compile.
+        super().build([])
+
+    @property
+    def variables(self):
+        own = self._variables[:]
+        for optimizer in self.optimizers.values():
+            own += optimizer.variables
+        return own
+
+    # The players' optimizers save their own state as children of this one (or of the model) in
+    # `.keras` files; this container saves only its own counters.
+    def save_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(self, store):
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
+
+    def update_step(self, gradient, variable, learning_rate):
+        raise NotImplementedError("PlayerOptimizers applies no gradients; its players do")
+
+    # Two-player models of kzoo 0.1 reached these two directly.
+    @property
+    def discriminator(self):
+        return self.optimizers["discriminator"]
+
+    @property
+    def generator(self):
+        return self.optimizers["generator"]
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "optimizers": {key: keras.optimizers.serialize(opt) for key, opt in self.optimizers.items()},
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        serialized = config.get("optimizers") or {
+            key: config[key] for key in ("discriminator", "generator") if key in config  # kzoo 0.1
+        }
+        return cls(
+            {key: keras.optimizers.deserialize(value, custom_objects) for key, value in serialized.items()},
+            name=config.get("name", "player_optimizers"),
+        )
+
+
+class PlayersModel(keras.Model):
+    """Base class of every kzoo model: networks, players, one shared `train_step`.
+
+    Subclasses provide:
+      - `build_networks()`: create the networks as attributes (`self.encoder = ...`);
+      - `players()`: the players, in update order (see `Player`);
+      - `default_optimizers()`: a dict of optimizer key -> Keras optimizer;
+      - optionally `begin_step(data)`: a `Step` from one batch (default: `x`, `y`, `batch_size`);
+      - `hyperparameters`: a dict of name -> default or `kzoo.hyperparameters.Hyperparameter`,
+        merged with the base classes'.
+
+    The first line of the class docstring is the model's description in `kzoo list`; `paper`
+    names the paper; `conditional = True` makes `fit(x, y)` feed class labels.
+    """
+
+    hyperparameters = {
+        "seed": hp.Int(None, min=0, optional=True, help="seed of the noise (and of weights with kzoo train)"),
+    }
+    paper = None
+    conditional = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        clashes = [k for k in cls.__dict__.get("hyperparameters", {}) if hasattr(keras.Model, k)]
+        if clashes:
+            raise TypeError(f"{cls.__name__}: hyperparameter names clash with keras.Model: {clashes}")
+        # Every subclass, plugins' included, deserializes from `.keras` files without
+        # custom_objects, under a name that cannot collide with another package's class.
+        keras.saving.register_keras_serializable(package=cls.__module__, name=cls.__qualname__)(cls)
+
+    @classmethod
+    def hyperparameter_specs(cls):
+        """name -> `Hyperparameter` (its default, what it accepts), base classes' included."""
+        return hp.merged(cls)
+
+    @classmethod
+    def default_hyperparameters(cls):
+        """All hyperparameters of this class with their defaults, base classes' included."""
+        return {name: spec.default for name, spec in cls.hyperparameter_specs().items()}
+
+    @classmethod
+    def check_hyperparameters(cls, values):
+        """`values` checked and converted (unknown names and bad values raise HyperparameterError)."""
+        specs = cls.hyperparameter_specs()
+        unknown = sorted(set(values) - set(specs))
+        if unknown:
+            raise HyperparameterError(
+                f"{cls.__name__} has no hyperparameter {', '.join(map(repr, unknown))}; "
+                f"it takes: {', '.join(sorted(specs))}"
+            )
+        checked = {name: specs[name].check(name, value, cls.__name__) for name, value in values.items()}
+        return cls.check_hyperparameter_values({**cls.default_hyperparameters(), **checked})
+
+    @classmethod
+    def check_hyperparameter_values(cls, values):
+        """Checks that involve several hyperparameters, or the model's own rules; returns `values`."""
+        return values
+
+    def __init__(self, name=None, **hyperparameters):
+        values = self.check_hyperparameters(hyperparameters)
+        super().__init__(name=name or _snake_case(type(self).__name__))
+        self._hyperparameter_values = values
+        for key, value in values.items():
+            setattr(self, key, value)
+        self.seed_generator = keras.random.SeedGenerator(values["seed"], name="noise_seed")
+        self.build_networks()
+        self._trackers = self._make_trackers()
+        # No symbolic build is possible without `call` inputs; the networks are built already.
+        self.built = True
+
+    def _make_trackers(self):
+        trackers = {}
+        for player in self.players():
+            for name in (f"{player.name}_loss", *player.reports):
+                if name in trackers:
+                    raise ValueError(f"{type(self).__name__}: two players report {name!r}")
+                trackers[name] = keras.metrics.Mean(name=name)
+        return trackers
+
+    # ---------------------------------------------------------------- subclass hooks
+    def build_networks(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement build_networks()")
+
+    def players(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement players()")
+
+    def default_optimizers(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement default_optimizers()")
+
+    def default_optimizers_by_key(self):
+        """`default_optimizers()` as a dict of optimizer key -> optimizer."""
+        return dict(self.default_optimizers())
+
+    def begin_step(self, data):
+        """The `Step` of one batch: `x`, `y` (None without labels) and `batch_size`."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return Step(x=x, y=y, batch_size=ops.shape(keras.tree.flatten(x)[0])[0])
+
+    @property
+    def needs_second_order(self):
+        """Whether a loss differentiates through an input gradient (a gradient penalty)."""
+        return False
+
+    # ---------------------------------------------------------------- training
+    def compile(self, optimizers=None, jit_compile="auto", **kwargs):
+        """Compile with one optimizer per key of `default_optimizers()` (`optimizers` overrides some).
+
+        `jit_compile="auto"` means XLA on TensorFlow (also on a CPU, unlike Keras's "auto") and
+        JAX, eager on torch. Other keyword arguments (`run_eagerly`, `steps_per_execution`) go to
+        `keras.Model.compile`. There is no `loss`: the players' losses define it.
+        """
+        jit_compile = backend.resolve_jit_compile(jit_compile)
+        if self.needs_second_order and not backend.supports_second_order(jit_compile):
+            raise HyperparameterError(
+                f"{self.name} differentiates twice (a gradient penalty), which torch.compile cannot: "
+                "compile with jit_compile=False (the default on torch)"
+            )
+        kwargs["jit_compile"] = jit_compile
+        chosen = self.default_optimizers_by_key()
+        for key, optimizer in (optimizers or {}).items():
+            if key not in chosen:
+                raise ValueError(f"{self.name} has no optimizer {key!r}; it has: {', '.join(chosen)}")
+            if optimizer is not None:
+                chosen[key] = keras.optimizers.get(optimizer)
+        if len({id(o) for o in chosen.values()}) < len(chosen):
+            raise ValueError("each optimizer key needs its own optimizer instance, not one shared")
+        # An explicit optimizer also keeps Keras from building a default RMSprop on every weight.
+        super().compile(optimizer=PlayerOptimizers(chosen), **kwargs)
+        for key, optimizer in chosen.items():
+            optimizer.build(self._variables_of_optimizer(key))
+        self.optimizer.build()
+
+    def _variables_of_optimizer(self, key):
+        variables = []
+        for player in self.players():
+            if player.optimizer_key == key:
+                variables += self.player_variables(player)
+        return _unique(variables)
+
+    def player_variables(self, player):
+        """The trainable weights `player` updates (its networks', in order, each once)."""
+        return _unique([v for name in player.networks for v in getattr(self, name).trainable_variables])
+
+    @property
+    def optimizers(self):
+        """Optimizer key -> optimizer (after `compile`)."""
+        return self.optimizer.optimizers
+
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`, same arguments; on TensorFlow, arrays are fed without tf.data's autotuning.
+
+        See `kzoo.backend.tensorflow.fit_arguments`: with it on, every epoch's end waits for a
+        sleeping tf.data thread, up to half the epoch.
+        """
+        bound = inspect.signature(super().fit).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return super().fit(**backend.fit_arguments(dict(bound.arguments)))
+
+    @property
+    def metrics(self):
+        # Listed here so that Keras resets them at each epoch and threads them on JAX.
+        return list(self._trackers.values())
+
+    def train_step(self, *args):
+        return backend.run_train_step(self, self._players_step, *args)
+
+    def _players_step(self, data):
+        step = self.begin_step(data)
+        # Everything a loss may read: weights, statistics, seeds, and the optimizers' state
+        # (a loss may depend on the step count).
+        state_variables = self.trainable_variables + self.non_trainable_variables + self.optimizer.variables
+        for player in self.players():
+            variables = self.player_variables(player)
+            optimizer = self.optimizers[player.optimizer_key]
+            for _ in range(int(player.steps)):
+                if player.prepare is not None:
+                    for key, value in (player.prepare(step) or {}).items():
+                        setattr(step, key, _stopped(value))
+                loss, aux = backend.minimize(
+                    lambda player=player: step._run(player.loss), variables, optimizer, state_variables
+                )
+                if player.after_update is not None:
+                    player.after_update()
+                self._trackers[f"{player.name}_loss"].update_state(loss)
+                for name, value in aux["log"].items():
+                    if name not in player.reports:
+                        raise ValueError(
+                            f"{self.name}: player {player.name!r} logged {name!r}, which is not among its reports"
+                        )
+                    self._trackers[name].update_state(value)
+                for name, value in aux["share"].items():
+                    setattr(step, name, _stopped(value))
+        self.optimizer.iterations.assign_add(1)
+        return {m.name: m.result() for m in self.metrics}
+
+    # ---------------------------------------------------------------- saving
+    def get_config(self):
+        config = {"name": self.name}
+        for key, value in self._hyperparameter_values.items():
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # Keras saves no seed-generator state; without this a resumed run would replay the noise
+    # sequence of its first epochs. (The model has no weights of its own: the networks do.)
+    def save_own_variables(self, store):
+        store["noise_seed"] = self.seed_generator.state.numpy()
+
+    def load_own_variables(self, store):
+        if "noise_seed" in store:
+            self.seed_generator.state.assign(store["noise_seed"])
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        return {"optimizers": {key: keras.optimizers.serialize(opt) for key, opt in self.optimizers.items()}}
+
+    def compile_from_config(self, config):
+        if not config:
+            return
+        self.compile(optimizers={key: keras.optimizers.deserialize(v) for key, v in config["optimizers"].items()})
+
+    @property
+    def hyperparameter_values(self):
+        """The hyperparameters this model was built with."""
+        return dict(self._hyperparameter_values)
+
+
+def _stopped(value):
+    return keras.tree.map_structure(lambda v: None if v is None else ops.stop_gradient(v), value)
+
+
+def _unique(variables):
+    seen, unique = set(), []
+    for v in variables:
+        if id(v) not in seen:
+            seen.add(id(v))
+            unique.append(v)
+    return unique
+
+
+def _snake_case(name):
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
