@@ -19,7 +19,9 @@ def averaged_copy(network, build):
     if len(copy.weights) != len(network.weights) or any(a.shape != b.shape for a, b in pairs):
         raise ValueError(f"{network.name}: a second build has other weights; it cannot be averaged")
     for target, source in pairs:
-        target.assign(source)
+        # A copy, not the same buffer: JAX's trainer donates every state buffer to its step, and
+        # two variables sharing one make it fail ("donate the same buffer twice").
+        target.assign(ops.copy(source.value))
     return copy
 
 

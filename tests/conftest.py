@@ -13,6 +13,11 @@ TINY = {
     "dcgan": {"width": 2},
     "wgan": {"width": 2, "learning_rate": 1e-3},
     "lsgan": {"width": 2},
+    "wgan-gp": {"width": 2},
+    "infogan": {"width": 2},
+    "acgan": {"width": 2},
+    "sngan": {"width": 2},
+    "ragan": {"width": 2},
 }
 BUILTINS = tuple(TINY)
 

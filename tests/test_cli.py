@@ -21,7 +21,8 @@ from kzoo import backend_choice
 from kzoo.cli import main
 
 TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--samples", "4"]
-TINY_WIDTH = {"gan": 4, "cgan": 4, "dcgan": 2, "wgan": 2, "lsgan": 2, "hinge-dcgan": 2}
+TINY_WIDTH = {"gan": 4, "cgan": 4, "dcgan": 2, "wgan": 2, "lsgan": 2, "wgan-gp": 2, "infogan": 2, "acgan": 2,
+              "sngan": 2, "ragan": 2, "hinge-dcgan": 2, "dragan": 2}
 
 
 def kzoo(*args):
@@ -61,9 +62,10 @@ def test_list_shows_builtins_and_plugins_and_reports_broken_ones():
     result = kzoo_process("list")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for name in ("gan", "dcgan", "cgan", "wgan", "lsgan", "hinge-dcgan"):
+    for name in ("gan", "dcgan", "cgan", "wgan", "lsgan", "wgan-gp", "infogan", "acgan", "sngan", "ragan",
+                 "hinge-dcgan", "dragan"):
         assert f"\n{name} " in out
-    assert "kzoo-hinge-gan 0.1.0" in out
+    assert "kzoo-hinge-gan 0.1.0" in out and "kzoo-dragan 0.1.0" in out
     assert "skipped (broken plugins)" in out
     assert "'broken-import' from distribution 'kzoo-broken-plugin 0.1.0'" in out
     assert "No module named 'a_module_that_does_not_exist'" in out
@@ -100,6 +102,10 @@ def test_info():
     assert "Arjovsky" in out and "clip_value" in out and "d_steps" in out and "5" in out
     code, out = kzoo("info", "hinge-dcgan", "--json")
     assert code == 0 and json.loads(out)["origin"] == "plugin"
+    details = json.loads(out)["hyperparameter_details"]
+    assert details["learning_rate"]["accepts"] == "a number > 0" and details["width"]["help"]
+    code, out = kzoo("info", "dcgan")
+    assert "r1_gamma" in out and "an integer >= 1" in out
 
 
 # --------------------------------------------------------------------------------- training
@@ -250,6 +256,9 @@ def bad_files(tmp_path):
     (["train", "dcgan", "--dataset", "{tmp}/odd.npz"], ["multiples of 4", "30x30"]),
     (["train", "dcgan", "--set", "colour=red"], ["no hyperparameter 'colour'"]),
     (["train", "dcgan", "--set", "width"], ["NAME=VALUE"]),
+    (["train", "dcgan", "--set", "width=abc"], ["width must be an integer >= 1; got 'abc'"]),
+    (["train", "dcgan", "--set", "learning_rate=-1"], ["learning_rate must be a number > 0; got -1"]),
+    (["train", "wgan-gp", "--set", "gp_weight=heavy"], ["gp_weight must be a number >= 0; got 'heavy'"]),
     (["train", "broken-import"], ["kzoo-broken-plugin 0.1.0", "No module named"]),
     (["train", "not-a-model"], ["not a model class"]),
     (["train"], ["give a model NAME"]),
@@ -267,6 +276,31 @@ def test_bad_input_gets_one_line_and_a_nonzero_exit(args, fragments, bad_files, 
     args = [a.replace("{tmp}", str(bad_files)) for a in args]
     code, out = kzoo(*args, "--set", "width=2", *TINY_TRAIN) if args[0] == "train" and len(args) > 1 and "--set" not in args else kzoo(*args)
     assert_one_line_error(code, out, *fragments)
+
+
+def test_rejected_input_leaves_nothing_on_disk(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for args in (["--batch-size", 100000], ["--set", "width=abc"], ["--set", "learning_rate=-1"]):
+        code, out = kzoo("train", "dcgan", *args)
+        assert_one_line_error(code, out)
+        assert list(tmp_path.iterdir()) == [], args  # no runs/dcgan-* directory
+
+
+def test_infogan_lays_out_its_codes_and_averaged_models_sample_raw(tmp_path):
+    run = tmp_path / "info"
+    code, out = kzoo("train", "infogan", "--set", "width=2", "--set", "ema_decay=0.9", "--out", run, *TINY_TRAIN)
+    assert code == 0, out
+    sizes = {}
+    for name, extra in {"category": ["--code", "category"], "continuous": ["--code", "continuous:1"],
+                        "raw": ["--raw"], "averaged": []}.items():
+        code, out = kzoo("sample", run, "--num", 30, "--out", tmp_path / f"{name}.png", *extra)
+        assert code == 0, out
+        with Image.open(tmp_path / f"{name}.png") as grid:
+            sizes[name] = grid.size
+    # One row per category (10), with 30 / 10 = 3 columns.
+    assert sizes["category"] == sizes["continuous"]
+    assert sizes["category"][1] > 2 * sizes["category"][0]
+    assert_one_line_error(*kzoo("sample", run, "--code", "style"), "no latent code 'style'", "category, continuous:0")
 
 
 def test_a_backend_that_is_not_installed_names_the_extra(monkeypatch):
@@ -291,6 +325,7 @@ def test_per_epoch_evaluation_and_kzoo_evaluate(tmp_path):
     assert code == 0, out
     scores = json.loads(out)
     assert scores["n"] == 200 and scores["evaluator"] == "kzoo-digits-v1" and scores["fd"] > 0
+    assert_one_line_error(*kzoo("sample", run, "--code", "category"), "no latent codes")
 
 
 def test_evaluate_refuses_images_the_evaluator_cannot_read(rgb_folder, tmp_path):

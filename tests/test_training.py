@@ -8,7 +8,7 @@ from keras import ops
 
 import kzoo
 from kzoo.errors import HyperparameterError
-from kzoo.models import DCGAN, WGAN
+from kzoo.models import DCGAN, SNGAN, WGAN, WGANGP, InfoGAN
 
 BATCH = 8
 
@@ -27,6 +27,20 @@ def changed(before, variables):
     return [v.path for b, v in zip(before, variables) if not np.array_equal(b, v.numpy())]
 
 
+def seed_draws_per_step(model):
+    """Random draws from the model's seed generator per training step.
+
+    One noise tensor per update; WGAN-GP also draws its interpolation weights for each critic
+    update; InfoGAN draws noise, a category and continuous codes for each update.
+    """
+    updates = model.d_steps + 1
+    if isinstance(model, WGANGP):
+        return updates + model.d_steps
+    if isinstance(model, InfoGAN):
+        return 3 * updates
+    return updates
+
+
 def train_and_check(model, x, y, steps=2, epochs=1, **compile_kwargs):
     """Train `steps` x `epochs` batches and check that everything that must move, moved."""
     model.compile(**compile_kwargs)
@@ -40,26 +54,25 @@ def train_and_check(model, x, y, steps=2, epochs=1, **compile_kwargs):
                         batch_size=BATCH, epochs=epochs, verbose=0, shuffle=False)
 
     total = steps * epochs
-    assert set(history.history) >= {"d_loss", "g_loss"}
-    for key in ("d_loss", "g_loss"):
-        assert len(history.history[key]) == epochs
-        assert np.all(np.isfinite(history.history[key])), history.history
+    assert set(history.history) == {m.name for m in model.metrics} >= {"d_loss", "g_loss"}
+    for key, values in history.history.items():
+        assert len(values) == epochs
+        assert np.all(np.isfinite(values)), history.history
     # Every weight of both players moved.
     assert changed(g0, g_vars) == [v.path for v in g_vars]
     # Losses linear in the logits (Wasserstein; hinge while every logit is inside the margin,
     # as at initialization) give the output bias a gradient of exactly zero: E[1] - E[1].
-    linear = isinstance(model, (WGAN, HingeDCGAN))
-    frozen = {"logits/bias"} if linear else set()
-    assert changed(d0, d_vars) == [v.path for v in d_vars if v.path not in frozen]
+    linear = isinstance(model, (WGAN, WGANGP, HingeDCGAN, SNGAN))
+    assert changed(d0, d_vars) == [v.path for v in d_vars if not (linear and v.path.endswith("logits/bias"))]
     # Both optimizers stepped: d_steps discriminator updates per generator update.
     assert int(model.d_optimizer.iterations.numpy()) == total * model.d_steps
     assert int(model.g_optimizer.iterations.numpy()) == total
     assert int(model.optimizer.iterations.numpy()) == total
     slots_changed = changed(opt0, model.d_optimizer.variables + model.g_optimizer.variables)
     assert len(slots_changed) > 2, "optimizer slots (moments) did not move"
-    # The noise seed advanced once per draw: d_steps + 1 draws per step, so noise differs.
+    # The noise seed advanced once per draw, so noise (and codes) differ between updates.
     advance = np.asarray(model.seed_generator.state.numpy()) - seed0
-    assert advance.tolist() == [0, total * (model.d_steps + 1)]
+    assert advance.tolist() == [0, total * seed_draws_per_step(model)]
     return history
 
 
@@ -70,7 +83,7 @@ def test_each_builtin_trains(name, tiny_mnist):
     batch_norm = [v for v in model.non_trainable_variables if "moving_" in v.path]
     bn0 = snapshot(batch_norm)
     train_and_check(model, x, y)
-    if name in ("dcgan", "wgan", "lsgan"):
+    if name in ("dcgan", "wgan", "lsgan", "infogan", "acgan", "ragan"):
         assert batch_norm, "DCGAN-style models use batch normalization"
         assert changed(bn0, batch_norm) == [v.path for v in batch_norm]
 

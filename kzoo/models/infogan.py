@@ -9,7 +9,7 @@ from kzoo.models import blocks
 
 
 class InfoGAN(AdversarialModel):
-    """InfoGAN: a categorical and continuous latent codes that a Q head must recover from the images.
+    """InfoGAN: latent codes (a category, continuous values) that a Q head must recover from the images.
 
     The generator takes noise (62 values), a one-hot categorical code (10 values) and 2 continuous
     codes in [-1, 1]; a Q head on the discriminator's trunk predicts the codes of the fakes, and
