@@ -217,6 +217,10 @@ class AdversarialModel(PlayersModel):
             config = {"optimizers": {"discriminator": config["d_optimizer"], "generator": config["g_optimizer"]}}
         super().compile_from_config(config)
 
+    def check_fit_data(self, x, y):
+        if self.conditional and y is None and hasattr(x, "shape"):
+            raise ValueError(f"{self.name} is conditional: train it with fit(images, labels)")
+
     def _unpack_batch(self, data):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if not self.conditional:

@@ -318,7 +318,12 @@ class PlayersModel(keras.Model):
         """
         bound = inspect.signature(super().fit).bind(*args, **kwargs)
         bound.apply_defaults()
+        self.check_fit_data(bound.arguments["x"], bound.arguments["y"])
         return super().fit(**backend.fit_arguments(dict(bound.arguments)))
+
+    def check_fit_data(self, x, y):
+        """Reject data the model cannot train on before Keras starts (on JAX, an error inside the
+        first step leaves the model's variables emptied: Keras 3.15 frees them during `fit`)."""
 
     @property
     def metrics(self):

@@ -167,3 +167,91 @@ def test_fast_paths_are_taken_where_they_exist():
         assert tuple(norm[0].shape) == x.shape
     else:
         assert norm is None
+
+
+# ------------------------------------------------------------------ spectral normalization
+def _unit(a):
+    return a / np.sqrt(np.sum(a**2) + 1e-12)
+
+
+def _spectral_reference(kernel, u):
+    """(W / sigma, the refined u, v, sigma): one power iteration from `u` (Miyato et al. 2018), float64."""
+    matrix = kernel.reshape(-1, kernel.shape[-1]).astype("float64")
+    v = _unit(u @ matrix.T)
+    u = _unit(v @ matrix)
+    sigma = float(((v @ matrix) @ u.T).item())
+    return kernel / sigma, u, v, sigma
+
+
+def _conv_same(x, kernel, stride):
+    """Keras's 'same' convolution (NHWC) and d(sum(out * probe))/d(kernel), in numpy."""
+    n, h, w, _ = x.shape
+    kh, kw, _, out_channels = kernel.shape
+    oh, ow = -(-h // stride), -(-w // stride)
+    ph, pw = max((oh - 1) * stride + kh - h, 0), max((ow - 1) * stride + kw - w, 0)
+    padded = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    patches = np.stack([np.stack([padded[:, i * stride : i * stride + kh, j * stride : j * stride + kw]
+                                  for j in range(ow)], axis=1) for i in range(oh)], axis=1)
+    return np.einsum("nijabc,abcd->nijd", patches, kernel), patches
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_spectral_normalization_divides_by_sigma_with_the_gradient_through_it(kind):
+    """Outputs and gradients against a numpy reference, the same on every backend.
+
+    In training only u is stored; the kernel weight keeps W. At inference the layer normalizes
+    alike, from the stored u. The gradient flows through sigma = v W u^T with u and v constant:
+    dL/dW = G / sigma - (sum(P * x W) / sigma^2) v^T u, G being the gradient for a fixed kernel.
+    """
+    from kzoo.layers import SpectralNormalization
+
+    rng = np.random.default_rng(0)
+    if kind == "dense":
+        inner, shape = layers.Dense(4), (5, 3)
+    else:
+        inner, shape = layers.Conv2D(3, 3, strides=2, padding="same"), (2, 5, 5, 2)
+    layer = SpectralNormalization(inner)
+    layer.build(shape)
+    x = rng.standard_normal(shape).astype("float32")
+    kernel = rng.standard_normal(inner.kernel.shape).astype("float32")
+    bias = rng.standard_normal(inner.bias.shape).astype("float32")
+    u0 = rng.standard_normal((1, inner.kernel.shape[-1])).astype("float32")
+    inner.kernel.assign(kernel), inner.bias.assign(bias), layer.vector_u.assign(u0)
+
+    def reference(u):
+        normalized, u_next, v, sigma = _spectral_reference(kernel.astype("float64"), u.astype("float64"))
+        if kind == "dense":
+            return x @ normalized + bias, u_next, v, sigma, x @ kernel, None
+        out, patches = _conv_same(x.astype("float64"), normalized, 2)
+        return out + bias, u_next, v, sigma, _conv_same(x.astype("float64"), kernel, 2)[0], patches
+
+    expected, u1, _, _, _, _ = reference(u0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(layer.vector_u.numpy(), u0)  # inference stores nothing
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=True)), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(layer.vector_u.numpy(), u1, rtol=1e-5, atol=1e-6)  # training stores u
+    np.testing.assert_array_equal(inner.kernel.numpy(), kernel)  # ... and only u
+
+    # Gradients at the stored u (inference mode: no further update of u).
+    y, (grad_x, grad_kernel, grad_bias) = gradients(layer, x, training=False)
+    probe = np.random.default_rng(1).standard_normal(y.shape)
+    _, u2, v, sigma, raw, patches = reference(layer.vector_u.numpy())
+    normalized = kernel / sigma
+    if kind == "dense":
+        fixed_kernel_grad = x.T.astype("float64") @ probe
+        np.testing.assert_allclose(grad_x, probe @ normalized.T, rtol=1e-4, atol=1e-5)
+    else:
+        fixed_kernel_grad = np.einsum("nijabc,nijd->abcd", patches, probe)
+    expected_kernel_grad = fixed_kernel_grad / sigma - (np.sum(probe * raw) / sigma**2) * np.outer(v, u2).reshape(
+        kernel.shape)
+    np.testing.assert_allclose(grad_kernel, expected_kernel_grad, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(grad_bias, probe.sum(axis=tuple(range(probe.ndim - 1))), rtol=1e-4, atol=1e-4)
+
+
+def test_spectral_normalization_wraps_only_what_it_can_normalize():
+    from kzoo.layers import SpectralNormalization
+
+    with pytest.raises(ValueError, match="wraps Dense or Conv"):
+        SpectralNormalization(layers.Conv2DTranspose(2, 3))
+    with pytest.raises(ValueError, match="power_iterations"):
+        SpectralNormalization(layers.Dense(2), power_iterations=0)

@@ -92,3 +92,58 @@ def test_cli_run_trained_on_jax_samples_alike_on_every_backend(tmp_path):
     for backend in ("tensorflow", "torch"):
         # 8-bit pixels of the same generator and noise: at most one level of rounding apart.
         assert np.abs(grids[backend] - grids["jax"]).max() <= 1, backend
+
+
+# Each family of the players issue, averaged generator weights included: trained and saved on
+# JAX in one process, reloaded on each backend in one process.
+FAMILIES = {
+    "wgan-gp": {"width": 2, "ema_decay": 0.9},
+    "infogan": {"width": 2, "ema_decay": 0.9},
+    "acgan": {"width": 2},
+    "sngan": {"width": 2},
+    "ragan": {"width": 2, "r1_gamma": 1.0},
+}
+
+TRAIN_FAMILIES_ON_JAX = """
+import numpy as np, kzoo
+x, y = kzoo.data.load("mnist-5k")
+x, y = x[:16], y[:16]
+for name, kwargs in {families!r}.items():
+    model = kzoo.create_model(name, seed=2, **kwargs)
+    model.fit(x, y if model.conditional else None, batch_size=8, epochs=1, verbose=0)
+    model.save(f"{folder}/{{name}}.keras")
+    labels = np.arange(6) % 10 if model.conditional else None
+    np.savez(f"{folder}/{{name}}.npz", images=model.sample(6, seed=3, labels=labels),
+             raw=model.sample(6, seed=3, labels=labels, raw=True))
+"""
+
+RELOAD_FAMILIES = """
+import json, numpy as np, kzoo
+result = {{}}
+for name in {names!r}:
+    model = kzoo.load_model(f"{folder}/{{name}}.keras")
+    ref = np.load(f"{folder}/{{name}}.npz")
+    labels = np.arange(6) % 10 if model.conditional else None
+    result[name] = {{
+        "images": float(np.abs(model.sample(6, seed=3, labels=labels) - ref["images"]).max()),
+        "raw": float(np.abs(model.sample(6, seed=3, labels=labels, raw=True) - ref["raw"]).max()),
+        "averaged": model.averaged_generator is not None,
+    }}
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def families_saved_on_jax(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("families")
+    run_python(TRAIN_FAMILIES_ON_JAX.format(families=FAMILIES, folder=folder), "jax")
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "torch"])
+def test_every_new_family_reloads_with_the_same_images(backend, families_saved_on_jax):
+    out = run_python(RELOAD_FAMILIES.format(names=list(FAMILIES), folder=families_saved_on_jax), backend)
+    result = json.loads(out.strip().splitlines()[-1])
+    for name, kwargs in FAMILIES.items():
+        assert result[name]["averaged"] == ("ema_decay" in kwargs), name
+        assert result[name]["images"] < 1e-3 and result[name]["raw"] < 1e-3, (name, result[name])

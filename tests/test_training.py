@@ -206,3 +206,19 @@ def test_saved_subclass_reloads(tmp_path, tiny_mnist):
     restored = kzoo.load_model(tmp_path / "h.keras")
     assert type(restored) is HingeDCGAN
     np.testing.assert_allclose(restored.sample(2), model.sample(2), atol=1e-6)
+
+
+def test_a_checkpoint_of_kzoo_0_1_loads_and_resumes(tiny_mnist):
+    """tests/data/dcgan-kzoo-0.1.0.keras: a width-2 DCGAN saved by kzoo 0.1.0 (before the players
+    step) on JAX after 2 steps, with `model.sample(4, seed=1)` beside it. Run directories of
+    earlier versions keep working: same images, optimizer state and counts, training resumes."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    model = kzoo.load_model(data / "dcgan-kzoo-0.1.0.keras")
+    assert type(model) is DCGAN and model.width == 2 and model.averaged_generator is None
+    np.testing.assert_allclose(model.sample(4, seed=1), np.load(data / "dcgan-kzoo-0.1.0-samples.npy"), atol=1e-4)
+    assert int(model.d_optimizer.iterations.numpy()) == 2 and int(model.g_optimizer.iterations.numpy()) == 2
+    assert any(np.abs(np.asarray(v.numpy())).max() > 0 for v in model.g_optimizer.variables[2:])  # moments kept
+    model.fit(tiny_mnist[0][:8], batch_size=8, verbose=0)
+    assert int(model.g_optimizer.iterations.numpy()) == 3
