@@ -160,12 +160,45 @@ class Spec:
             if not hasattr(model, "clip_value"):
                 raise Skip(f"{cls.__name__} overrides after_discriminator_step; the loops only re-implement clipping")
             self.clip_value = float(model.clip_value)
+        # WGAN-GP's penalty is the one step-level addition the loops re-implement, each in its
+        # backend's idiom (a nested tape, autograd.grad(create_graph=True), jax.grad).
+        self.gp_weight = _gradient_penalty_weight(model)
         self.custom_losses = (
             cls.compute_discriminator_loss is not AdversarialModel.compute_discriminator_loss
             or cls.compute_generator_loss is not AdversarialModel.compute_generator_loss
+            or not _plain_step(model)
         )
         self.loss_kind = _loss_kind(cls)
         self.architecture = _architecture(cls)
+
+
+def _gradient_penalty_weight(model):
+    from kzoo.models import WGANGP
+
+    return float(model.gp_weight) if isinstance(model, WGANGP) else None
+
+
+def _plain_step(model):
+    """Whether the model's step is the two-player step the loops re-implement (with WGAN-GP's
+    penalty, without R1 or generator averaging): no other objective, prepare hook or players."""
+    from kzoo.adversarial import AdversarialModel
+    from kzoo.models import DCGAN, WGANGP
+
+    cls = type(model)
+    known = {
+        "players": (AdversarialModel.players, DCGAN.players, WGANGP.players),
+        "discriminator_objective": (AdversarialModel.discriminator_objective, DCGAN.discriminator_objective,
+                                    WGANGP.discriminator_objective),
+        "generator_objective": (AdversarialModel.generator_objective,),
+        "prepare_discriminator_update": (AdversarialModel.prepare_discriminator_update,
+                                         WGANGP.prepare_discriminator_update),
+        "prepare_generator_update": (AdversarialModel.prepare_generator_update,),
+        "after_generator_step": (AdversarialModel.after_generator_step,),
+        "draw_latents": (AdversarialModel.draw_latents,),
+    }
+    overrides = [name for name, owners in known.items() if getattr(cls, name) not in owners]
+    extras = float(getattr(model, "r1_gamma", 0.0) or 0.0) > 0 or float(model.ema_decay) > 0
+    return not overrides and not extras
 
 
 def _loss_kind(cls):
@@ -288,7 +321,7 @@ class NativeVariant(LoopVariant):
     def __init__(self, spec, model):
         super().__init__(spec)
         if spec.custom_losses:
-            raise Skip("the model overrides compute_*_loss; the loops call only the loss hooks")
+            raise Skip("the model's step is not the two-player step (with WGAN-GP's penalty) the loops re-implement")
         self.model = model
         self.G, self.D = model.generator, model.discriminator
         self.d_opt = fresh_optimizer(model.d_optimizer)
@@ -321,10 +354,19 @@ class NativeTensorFlow(NativeVariant):
         for _ in range(spec.d_steps):
             noise = self.rng.normal((batch, spec.latent_dim))
             fake = G(self.g_inputs(noise, labels), training=True)
+            if spec.gp_weight is not None:
+                alpha = self.rng.uniform((batch, 1, 1, 1))
             with tf.GradientTape() as tape:
                 real_logits = D(self.d_inputs(real, labels), training=True)
                 fake_logits = D(self.d_inputs(fake, labels), training=True)
                 d_loss = m.discriminator_loss(real_logits, fake_logits)
+                if spec.gp_weight is not None:
+                    between = real + alpha * (fake - real)
+                    with tf.GradientTape() as inner:
+                        inner.watch(between)
+                        scores = tf.reduce_sum(D(self.d_inputs(between, labels), training=True))
+                    slopes = tf.sqrt(tf.reduce_sum(tf.square(inner.gradient(scores, between)), axis=[1, 2, 3]) + 1e-10)
+                    d_loss += spec.gp_weight * tf.reduce_mean(tf.square(slopes - 1.0))
             grads = tape.gradient(d_loss, D.trainable_variables)
             self.d_opt.apply(grads, D.trainable_variables)
             if spec.clip_value is not None:
@@ -368,6 +410,13 @@ class NativeTorch(NativeVariant):
             real_logits = D(self.d_inputs(real, labels), training=True)
             fake_logits = D(self.d_inputs(fake, labels), training=True)
             d_loss = m.discriminator_loss(real_logits, fake_logits)
+            if spec.gp_weight is not None:
+                alpha = torch.rand(batch, 1, 1, 1, generator=self.rng, device=self.device)
+                between = (real + alpha * (fake - real)).requires_grad_(True)
+                scores = D(self.d_inputs(between, labels), training=True).sum()
+                (grads,) = torch.autograd.grad(scores, between, create_graph=True)
+                slopes = torch.sqrt(grads.square().sum(dim=(1, 2, 3)) + 1e-10)
+                d_loss = d_loss + spec.gp_weight * (slopes - 1.0).square().mean()
             self._update(D, d_loss, self.d_opt)
             if spec.clip_value is not None:
                 with torch.no_grad():
@@ -398,10 +447,21 @@ class NativeJax(NativeVariant, JaxLoop):
         )
         self.jitted_step = jax.jit(self._step, donate_argnums=0)
 
-    def _d_loss(self, d_tv, d_ntv, real, fake, labels):
+    def _d_loss(self, d_tv, d_ntv, real, fake, labels, alpha):
         real_logits, d_ntv = self.D.stateless_call(d_tv, d_ntv, self.d_inputs(real, labels), training=True)
         fake_logits, d_ntv = self.D.stateless_call(d_tv, d_ntv, self.d_inputs(fake, labels), training=True)
-        return self.model.discriminator_loss(real_logits, fake_logits), d_ntv
+        loss = self.model.discriminator_loss(real_logits, fake_logits)
+        if self.spec.gp_weight is not None:
+            jnp = self.jax.numpy
+
+            def score(between, d_ntv):
+                scores, d_ntv = self.D.stateless_call(d_tv, d_ntv, self.d_inputs(between, labels), training=True)
+                return jnp.sum(scores), d_ntv
+
+            grads, d_ntv = self.jax.grad(score, has_aux=True)(real + alpha * (fake - real), d_ntv)
+            slopes = jnp.sqrt(jnp.sum(jnp.square(grads), axis=(1, 2, 3)) + 1e-10)
+            loss = loss + self.spec.gp_weight * jnp.mean(jnp.square(slopes - 1.0))
+        return loss, d_ntv
 
     def _g_loss(self, g_tv, g_ntv, d_tv, d_ntv, noise, labels):
         fake, g_ntv = self.G.stateless_call(g_tv, g_ntv, self.g_inputs(noise, labels), training=True)
@@ -414,11 +474,12 @@ class NativeJax(NativeVariant, JaxLoop):
         g_tv, g_ntv, d_tv, d_ntv, g_opt, d_opt, key = state
         batch = real.shape[0]
         for _ in range(spec.d_steps):
-            key, sub = jax.random.split(key)
+            key, sub, sub_alpha = jax.random.split(key, 3)
             noise = jax.random.normal(sub, (batch, spec.latent_dim))
+            alpha = jax.random.uniform(sub_alpha, (batch, 1, 1, 1))
             fake, g_ntv = self.G.stateless_call(g_tv, g_ntv, self.g_inputs(noise, labels), training=True)
             (d_loss, d_ntv), grads = jax.value_and_grad(self._d_loss, has_aux=True)(
-                d_tv, d_ntv, real, fake, labels)
+                d_tv, d_ntv, real, jax.lax.stop_gradient(fake), labels, alpha)
             d_tv, d_opt = self.d_opt.stateless_apply(d_opt, grads, d_tv)
             if spec.clip_value is not None:
                 d_tv = [jnp.clip(v, -spec.clip_value, spec.clip_value) for v in d_tv]

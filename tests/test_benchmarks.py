@@ -69,6 +69,16 @@ def test_throughput_json(model):
     check_result(last_json(result.stdout), model)
 
 
+def test_throughput_wgan_gp_has_native_loops_with_the_penalty():
+    result = run_script(
+        "throughput.py", "--backend", BACKEND, "--model", "wgan-gp", "--width", "2", "--batch-size", "8",
+        "--set", "d_steps=1", "--steps", "1", "--repeats", "1", "--warmup", "1", "--variants", "kzoo,native",
+        "--json",
+    )
+    r = last_json(result.stdout)
+    assert positive(r["ratio"]) and "native" not in r.get("skipped", {}), r
+
+
 def test_throughput_table_and_saved_json(tmp_path):
     # wgan: several critic steps (2 here, to compile quicker), weight clipping, RMSprop.
     out = tmp_path / "result.json"
