@@ -29,10 +29,7 @@ class DRAGAN(DCGAN):
 
     paper = "Kodali et al. 2017, On Convergence and Stability of GANs (arXiv:1705.07215)"
     hyperparameters = {"penalty_weight": 10.0, "perturbation": 0.5}
-
-    @property
-    def needs_second_order(self):
-        return True  # the penalty differentiates through an input gradient
+    needs_second_order = True  # the penalty differentiates through an input gradient
 
     def players(self):
         discriminator, generator = super().players()
