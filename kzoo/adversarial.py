@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kzoo import averaging
+from kzoo import averaging, stabilizers
 from kzoo import hyperparameters as hp
 from kzoo.errors import HyperparameterError
 from kzoo.players import Player, PlayersModel, Step
@@ -63,7 +63,23 @@ class AdversarialModel(PlayersModel):
         "beta_1": hp.Float(0.5, min=0, max=1, max_exclusive=True, help="Adam's beta_1"),
         "ema_decay": hp.Float(0.0, min=0, max=1, max_exclusive=True,
                               help="generator weight averaging (e.g. 0.999); 0 turns it off"),
+        # Stabilizers (kzoo.stabilizers), all off by default.
+        "augment": hp.Flags("", stabilizers.AUGMENTATIONS,
+                            help="differentiable augmentation of every discriminator input (DiffAugment)"),
+        "augment_translation": hp.Float(0.125, min=0, max=0.5, help="largest translation, a fraction of the side"),
+        "augment_cutout": hp.Float(0.5, min=0, max=1, help="side of the cutout square, a fraction of the side"),
+        "minibatch_std": hp.Int(0, min=0, help="group size of the discriminator's minibatch standard "
+                                               "deviation feature; 0 = off"),
+        "pack": hp.Int(1, min=1, help="samples per discriminator input (PacGAN); 1 = off"),
+        "label_smoothing": hp.Float(0.0, min=0, max=1, max_exclusive=True,
+                                    help="one-sided: real targets 1 - this in the non-saturating loss"),
+        "instance_noise": hp.Float(0.0, min=0, help="std of Gaussian noise on discriminator inputs, "
+                                                    "annealed to 0; 0 = off"),
+        "instance_noise_steps": hp.Int(2000, min=1, help="generator updates over which instance noise anneals"),
     }
+    # Whether the discriminator can judge packed samples (PacGAN): not when it predicts something
+    # per sample (classes, codes) or takes labels.
+    supports_packing = True
     # Image height and width must be multiples of this (two stride-2 layers need 4).
     size_multiple = 1
 
@@ -75,14 +91,49 @@ class AdversarialModel(PlayersModel):
             raise HyperparameterError(
                 f"{cls.__name__} takes images whose height and width are multiples of {m}; got {height}x{width}"
             )
+        if values["minibatch_std"] == 1:
+            raise HyperparameterError(f"{cls.__name__}: minibatch_std must be 0 (off) or a group size >= 2; got 1")
+        if values["pack"] > 1 and (cls.conditional or not cls.supports_packing):
+            raise HyperparameterError(
+                f"{cls.__name__}: pack must be 1: its discriminator judges each sample on its own (labels, classes or codes)"
+            )
+        if values["label_smoothing"] > 0 and cls.discriminator_loss is not AdversarialModel.discriminator_loss:
+            raise HyperparameterError(
+                f"{cls.__name__}: label_smoothing applies to the non-saturating loss; this model has its own"
+            )
         return values
 
     def build_networks(self):
         self.generator = self.build_generator()
         self.discriminator = self.build_discriminator()
+        self._check_discriminator_options()
         self.averaged_generator = (
             averaging.averaged_copy(self.generator, self.build_generator) if self.ema_decay > 0 else None
         )
+
+    @property
+    def discriminator_image_shape(self):
+        """The images the discriminator takes: `image_shape` with `pack` times the channels."""
+        height, width, channels = self.image_shape
+        return (height, width, channels * self.pack)
+
+    def _check_discriminator_options(self):
+        """Options that need the discriminator's builder to take part: say so if it did not."""
+        from kzoo.layers import MinibatchStdDev
+
+        inputs = self.discriminator.inputs[0]
+        if self.pack > 1 and inputs.shape[-1] != self.discriminator_image_shape[-1]:
+            raise HyperparameterError(
+                f"{type(self).__name__}: pack={self.pack} needs a discriminator of "
+                f"{self.discriminator_image_shape[-1]} input channels (self.discriminator_image_shape); "
+                f"build_discriminator() made one of {inputs.shape[-1]}"
+            )
+        has_std = any(isinstance(layer, MinibatchStdDev) for layer in _all_layers(self.discriminator))
+        if self.minibatch_std and not has_std:
+            raise HyperparameterError(
+                f"{type(self).__name__}: build_discriminator() has no kzoo.layers.MinibatchStdDev layer "
+                f"for minibatch_std={self.minibatch_std}"
+            )
 
     # ---------------------------------------------------------------- subclass hooks
     def build_generator(self):
@@ -92,8 +143,9 @@ class AdversarialModel(PlayersModel):
         raise NotImplementedError(f"{type(self).__name__} must implement build_discriminator()")
 
     def discriminator_loss(self, real_logits, fake_logits):
-        """Non-saturating GAN loss (Goodfellow et al. 2014) on logits."""
-        real = ops.binary_crossentropy(ops.ones_like(real_logits), real_logits, from_logits=True)
+        """Non-saturating GAN loss (Goodfellow et al. 2014) on logits (real targets 1 - label_smoothing)."""
+        real_targets = ops.full_like(real_logits, 1.0 - self.label_smoothing)
+        real = ops.binary_crossentropy(real_targets, real_logits, from_logits=True)
         fake = ops.binary_crossentropy(ops.zeros_like(fake_logits), fake_logits, from_logits=True)
         return ops.mean(real) + ops.mean(fake)
 
@@ -138,8 +190,24 @@ class AdversarialModel(PlayersModel):
         return [images, labels] if self.conditional else images
 
     def discriminate(self, images, labels=None):
-        """The discriminator's logits for `images` in training mode: every loss calls it here."""
-        return self.discriminator(self.discriminator_inputs(images, labels), training=True)
+        """The discriminator's logits for `images` in training mode: every loss calls it here.
+
+        The images first go through `discriminator_view`: the stabilizers that are on.
+        """
+        return self.discriminator(self.discriminator_inputs(self.discriminator_view(images), labels), training=True)
+
+    def discriminator_view(self, images):
+        """What the discriminator sees of `images`: augmented, noised and packed, each if on."""
+        if self.augment:
+            images = stabilizers.diff_augment(images, self.augment, self.seed_generator,
+                                              self.augment_translation, self.augment_cutout)
+        if self.instance_noise > 0:
+            images = stabilizers.instance_noise(images, self.instance_noise_scale(), self.seed_generator)
+        return stabilizers.pack(images, self.pack)
+
+    def instance_noise_scale(self):
+        """The instance noise's std now: `instance_noise` annealed over `instance_noise_steps` updates."""
+        return stabilizers.annealed(self.instance_noise, self.g_optimizer.iterations, self.instance_noise_steps)
 
     def compute_discriminator_loss(self, real_images, fake_images, labels):
         """The discriminator's loss for one batch; override for losses that need more than logits."""
@@ -274,3 +342,10 @@ class AdversarialModel(PlayersModel):
             for i in range(0, num, batch_size)
         ]
         return np.concatenate(chunks) if chunks else np.zeros((0, *self.image_shape), "float32")
+
+
+def _all_layers(layer):
+    """`layer` and every layer inside it, nested models included."""
+    yield layer
+    for inner in getattr(layer, "layers", []):
+        yield from _all_layers(inner)

@@ -148,6 +148,29 @@ class Choice(Hyperparameter):
         return value
 
 
+class Flags(Hyperparameter):
+    """A comma-separated set of names from a fixed list ("" for none), kept in the list's order."""
+
+    def __init__(self, default, names, *, help=None):
+        super().__init__(default, help=help)
+        self.names = tuple(names)
+
+    def describe(self):
+        return "comma-separated names from " + ", ".join(self.names) + ' ("" for none)'
+
+    def convert(self, value):
+        if isinstance(value, (tuple, list)):
+            parts = [str(v).strip() for v in value]
+        elif isinstance(value, str):
+            parts = [p.strip() for p in value.split(",")]
+        else:
+            raise ValueError
+        parts = {p for p in parts if p}
+        if parts - set(self.names):
+            raise ValueError
+        return ",".join(n for n in self.names if n in parts)
+
+
 class Str(Hyperparameter):
     kind = "a string"
 

@@ -177,3 +177,53 @@ class SpectralNormalization(layers.Wrapper):
 
     def get_config(self):
         return {**super().get_config(), "power_iterations": self.power_iterations, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class MinibatchStdDev(layers.Layer):
+    """Appends one feature: how much the batch varies (Karras et al. 2018, minibatch standard deviation).
+
+    The batch is split into groups of `group_size` samples (samples i, i + B/G, i + 2B/G, ...
+    form a group, as ProGAN's reshape makes them); for each group, the standard deviation of every
+    feature over the group, averaged over the features, becomes a constant extra channel (images)
+    or feature (vectors) of the group's samples. A generator that makes near-copies shows a low
+    value the discriminator can use. The batch must divide by the group size (or be smaller than
+    it: one group).
+    """
+
+    def __init__(self, group_size=4, data_format=None, epsilon=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        if int(group_size) < 2:
+            raise ValueError(f"group_size must be at least 2; got {group_size}")
+        self.group_size = int(group_size)
+        self.data_format = data_format or conv_data_format()
+        self.epsilon = float(epsilon)
+
+    def call(self, x):
+        batch = ops.shape(x)[0]
+        group = min(self.group_size, batch) if isinstance(batch, int) else self.group_size
+        if isinstance(batch, int) and batch % group:
+            raise ValueError(f"minibatch standard deviation over groups of {group} needs a batch divisible by it; "
+                             f"got {batch}")
+        feature_shape = tuple(x.shape[1:])
+        grouped = ops.reshape(x, (group, -1) + feature_shape)  # [j, i] = sample j * (batch/group) + i
+        std = ops.sqrt(ops.var(grouped, axis=0) + self.epsilon)  # (batch / group, *features)
+        per_group = ops.mean(ops.reshape(std, (ops.shape(std)[0], -1)), axis=-1)  # (batch / group,)
+        per_sample = ops.tile(per_group, (group,))  # sample j * (batch/group) + i gets group i's value
+        if len(feature_shape) == 1:
+            return ops.concatenate([x, per_sample[:, None]], axis=-1)
+        channels_last = self.data_format == "channels_last"
+        spatial = list(feature_shape)
+        spatial[-1 if channels_last else 0] = 1
+        extra = ops.broadcast_to(ops.reshape(per_sample, (-1, 1, 1, 1)), (ops.shape(x)[0], *spatial))
+        return ops.concatenate([x, ops.cast(extra, x.dtype)], axis=-1 if channels_last else 1)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        axis = -1 if len(shape) == 2 or self.data_format == "channels_last" else 1
+        shape[axis] = None if shape[axis] is None else shape[axis] + 1
+        return tuple(shape)
+
+    def get_config(self):
+        # The layout is chosen where the model is built, not where it was saved (as ConvLayout's).
+        return {**super().get_config(), "group_size": self.group_size, "epsilon": self.epsilon}

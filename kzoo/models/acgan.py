@@ -26,13 +26,15 @@ class ACGAN(AdversarialModel):
         "class_weight": hp.Float(1.0, min=0, help="weight of the auxiliary class loss"),
     }
     size_multiple = 4
+    supports_packing = False
 
     def build_generator(self):
         return blocks.conv_generator(self.image_shape, self.latent_dim, self.width, num_classes=self.num_classes)
 
     def build_discriminator(self):
         return blocks.conv_classifier_discriminator(
-            self.image_shape, self.width, heads=[("logits", 1), ("class_logits", self.num_classes)]
+            self.image_shape, self.width, heads=[("logits", 1), ("class_logits", self.num_classes)],
+            minibatch_std=self.minibatch_std,
         )
 
     def discriminator_inputs(self, images, labels):

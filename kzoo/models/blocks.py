@@ -10,7 +10,8 @@ import math
 import keras
 from keras import layers, ops
 
-from kzoo.layers import BatchNormalization, Conv2DTranspose, ConvLayout, SpectralNormalization, conv_data_format
+from kzoo.layers import (BatchNormalization, Conv2DTranspose, ConvLayout, MinibatchStdDev, SpectralNormalization,
+                         conv_data_format)
 
 __all__ = [
     "BatchNormalization", "Conv2DTranspose", "ConvLayout", "SpectralNormalization", "conv_data_format",
@@ -45,8 +46,11 @@ def mlp_generator(image_shape, latent_dim, width, num_classes=None, name="genera
     return keras.Model(inputs if num_classes else noise, images, name=name)
 
 
-def mlp_discriminator(image_shape, width, dropout, num_classes=None, name="discriminator"):
-    """Image (and labels) -> Dense(4w, 2w) with LeakyReLU and dropout -> one logit."""
+def mlp_discriminator(image_shape, width, dropout, num_classes=None, minibatch_std=0, name="discriminator"):
+    """Image (and labels) -> Dense(4w, 2w) with LeakyReLU and dropout -> one logit.
+
+    With `minibatch_std` (a group size), the minibatch standard deviation joins the last features.
+    """
     images = keras.Input(shape=image_shape, name="images")
     inputs, x = [images], layers.Flatten()(images)
     if num_classes:
@@ -58,6 +62,8 @@ def mlp_discriminator(image_shape, width, dropout, num_classes=None, name="discr
         x = layers.LeakyReLU(0.2)(x)
         if dropout:
             x = layers.Dropout(dropout)(x)
+    if minibatch_std:
+        x = MinibatchStdDev(minibatch_std)(x)
     logits = layers.Dense(1, name="logits")(x)
     return keras.Model(inputs if num_classes else images, logits, name=name)
 
@@ -101,10 +107,12 @@ def _maybe_normalized(layer, spectral_norm):
     return SpectralNormalization(layer) if spectral_norm else layer
 
 
-def conv_features(images, width, kernel_size=5, batch_norm=True, spectral_norm=False):
+def conv_features(images, width, kernel_size=5, batch_norm=True, spectral_norm=False, minibatch_std=0):
     """The DCGAN discriminator's trunk on `images` (a Keras input): two stride-2 convolutions with
     LeakyReLU(0.2), flattened in NHWC order (so the next Dense's weights mean the same on every
-    backend). No batch normalization on the input layer (Radford et al. 2016)."""
+    backend). No batch normalization on the input layer (Radford et al. 2016). With
+    `minibatch_std` (a group size), the minibatch standard deviation joins the last feature maps
+    as one more channel (Karras et al. 2018)."""
     fmt = conv_data_format()
     x = ConvLayout("conv")(images)
     x = _maybe_normalized(layers.Conv2D(width, kernel_size, strides=2, padding="same",
@@ -115,25 +123,27 @@ def conv_features(images, width, kernel_size=5, batch_norm=True, spectral_norm=F
     if batch_norm:
         x = BatchNormalization(axis=1 if fmt == "channels_first" else -1)(x)
     x = layers.LeakyReLU(0.2)(x)
+    if minibatch_std:
+        x = MinibatchStdDev(minibatch_std, data_format=fmt)(x)
     return layers.Flatten()(ConvLayout("data")(x))
 
 
-def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, spectral_norm=False,
+def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, spectral_norm=False, minibatch_std=0,
                        name="discriminator"):
     """DCGAN discriminator: `conv_features`, then one logit (spectral norm on every layer if asked)."""
     images = keras.Input(shape=image_shape, name="images")
-    x = conv_features(images, width, kernel_size, batch_norm, spectral_norm)
+    x = conv_features(images, width, kernel_size, batch_norm, spectral_norm, minibatch_std)
     logits = _maybe_normalized(layers.Dense(1, kernel_initializer=dcgan_init(), name="logits"), spectral_norm)(x)
     return keras.Model(images, logits, name=name)
 
 
-def conv_classifier_discriminator(image_shape, width, heads, kernel_size=5, name="discriminator"):
+def conv_classifier_discriminator(image_shape, width, heads, kernel_size=5, minibatch_std=0, name="discriminator"):
     """A DCGAN discriminator with several heads on one trunk: images -> [one output per head].
 
     `heads` is a list of (name, units): ACGAN's source and class logits.
     """
     images = keras.Input(shape=image_shape, name="images")
-    x = conv_features(images, width, kernel_size)
+    x = conv_features(images, width, kernel_size, minibatch_std=minibatch_std)
     outputs = [layers.Dense(units, kernel_initializer=dcgan_init(), name=head)(x) for head, units in heads]
     return keras.Model(images, outputs, name=name)
 
@@ -167,7 +177,7 @@ def infogan_generator(image_shape, input_dim, width, name="generator"):
     return keras.Model(codes, ConvLayout("data")(x), name=name)
 
 
-def infogan_discriminator(image_shape, width, code_units, name="discriminator"):
+def infogan_discriminator(image_shape, width, code_units, minibatch_std=0, name="discriminator"):
     """InfoGAN's MNIST discriminator and Q network: images -> [logit, Q's code predictions].
 
     Shared trunk: 4x4 stride-2 convolutions of w and 2w filters (the second batch-normalized),
@@ -175,7 +185,7 @@ def infogan_discriminator(image_shape, width, code_units, name="discriminator"):
     with batch normalization, then `code_units` outputs. Width 64 is the paper's network.
     """
     images = keras.Input(shape=image_shape, name="images")
-    x = conv_features(images, width, kernel_size=4)
+    x = conv_features(images, width, kernel_size=4, minibatch_std=minibatch_std)
     x = _dense_block(x, 16 * width, layers.LeakyReLU(0.2))
     logits = layers.Dense(1, kernel_initializer=dcgan_init(), name="logits")(x)
     q = _dense_block(x, 2 * width, layers.LeakyReLU(0.2))

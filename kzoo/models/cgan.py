@@ -18,4 +18,5 @@ class CGAN(GAN):
         return blocks.mlp_generator(self.image_shape, self.latent_dim, self.width, self.num_classes)
 
     def build_discriminator(self):
-        return blocks.mlp_discriminator(self.image_shape, self.width, self.dropout, self.num_classes)
+        return blocks.mlp_discriminator(self.image_shape, self.width, self.dropout, self.num_classes,
+                                        minibatch_std=self.minibatch_std)

@@ -27,7 +27,7 @@ class DCGAN(AdversarialModel):
         return blocks.conv_generator(self.image_shape, self.latent_dim, self.width)
 
     def build_discriminator(self):
-        return blocks.conv_discriminator(self.image_shape, self.width)
+        return blocks.conv_discriminator(self.discriminator_image_shape, self.width, minibatch_std=self.minibatch_std)
 
     @property
     def needs_second_order(self):

@@ -21,4 +21,5 @@ class GAN(AdversarialModel):
         return blocks.mlp_generator(self.image_shape, self.latent_dim, self.width)
 
     def build_discriminator(self):
-        return blocks.mlp_discriminator(self.image_shape, self.width, self.dropout)
+        return blocks.mlp_discriminator(self.discriminator_image_shape, self.width, self.dropout,
+                                        minibatch_std=self.minibatch_std)

@@ -29,6 +29,7 @@ class InfoGAN(AdversarialModel):
         "g_learning_rate": 1e-3,
     }
     size_multiple = 4
+    supports_packing = False
 
     @property
     def code_dim(self):
@@ -38,7 +39,8 @@ class InfoGAN(AdversarialModel):
         return blocks.infogan_generator(self.image_shape, self.latent_dim + self.code_dim, self.width)
 
     def build_discriminator(self):
-        return blocks.infogan_discriminator(self.image_shape, self.width, self.code_dim)
+        return blocks.infogan_discriminator(self.image_shape, self.width, self.code_dim,
+                                            minibatch_std=self.minibatch_std)
 
     def draw_latents(self, batch_size):
         latents = {

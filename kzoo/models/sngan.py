@@ -16,7 +16,8 @@ class SNGAN(DCGAN):
     paper = "Miyato et al. 2018, Spectral Normalization for Generative Adversarial Networks (arXiv:1802.05957)"
 
     def build_discriminator(self):
-        return blocks.conv_discriminator(self.image_shape, self.width, batch_norm=False, spectral_norm=True)
+        return blocks.conv_discriminator(self.discriminator_image_shape, self.width, batch_norm=False,
+                                         spectral_norm=True, minibatch_std=self.minibatch_std)
 
     def discriminator_loss(self, real_logits, fake_logits):
         return ops.mean(ops.relu(1.0 - real_logits)) + ops.mean(ops.relu(1.0 + fake_logits))

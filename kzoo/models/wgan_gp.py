@@ -25,7 +25,8 @@ class WGANGP(DCGAN):
     }
 
     def build_discriminator(self):
-        return blocks.conv_discriminator(self.image_shape, self.width, batch_norm=False)
+        return blocks.conv_discriminator(self.discriminator_image_shape, self.width, batch_norm=False,
+                                         minibatch_std=self.minibatch_std)
 
     def default_optimizers(self):
         d_rate, g_rate = self.player_learning_rates()

@@ -1,0 +1,305 @@
+"""Wall time until a GAN's samples reach a quality: kzoo's dcgan on each backend against two anchors.
+
+    python benchmarks/time_to_quality.py              # the table in benchmarks/README.md
+    python benchmarks/time_to_quality.py --runs kzoo:jax,torch-dcgan --steps 3000 --eval-every 250
+    python benchmarks/time_to_quality.py --runs kzoo:tensorflow --set augment=translation --tag aug
+
+A user picking a tool wants to know how soon it gives good digits, more than its images per
+second. Each run trains on "mnist-5k:train" (the 4,000 train-split images; the metrics' 1,000
+held-out images are never trained on) at batch --batch-size, from seed --seed, and stops every
+--eval-every generator steps to score --num samples with the kzoo-digits-v1 metrics against the
+held-out images (`kzoo.metrics.evaluate_images`; the scoring is not timed). The result is the
+training wall time (compilation included, as a user waits for it) at which fd first falls
+below each of --thresholds, with the whole quality curve.
+
+Runs (--runs, comma-separated), each in its own subprocess, one after the other:
+  kzoo:BACKEND       kzoo's --model (default dcgan) at its defaults plus --set, trained by `fit()`
+                     on BACKEND, as `kzoo train` trains it; its samples as `kzoo evaluate` takes
+                     them (the averaged generator when the model keeps one).
+  keras-guide:BACKEND  the MNIST GAN of Keras's guide (benchmarks/keras_guide_gan.py), trained
+                     by kzoo's step on BACKEND.
+  torch-dcgan        the same DCGAN networks and losses written in plain torch.nn with
+                     torch.optim.Adam (the plain-torch loop of benchmarks/throughput.py; 5x5
+                     kernels with symmetric padding, so a slightly different network); sampled
+                     with its generator in eval mode.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+
+DATASET = "mnist-5k:train"
+DEFAULT_RUNS = "kzoo:jax,kzoo:tensorflow,kzoo:torch,keras-guide:tensorflow,torch-dcgan"
+DEFAULT_OUT = os.path.join(_common.RESULTS, "time_to_quality")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", default=DEFAULT_RUNS, help=f"comma-separated runs (default {DEFAULT_RUNS})")
+    parser.add_argument("--model", default="dcgan", help="the kzoo model of the kzoo:BACKEND runs (default dcgan)")
+    parser.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                        help="a hyperparameter of the kzoo model (repeatable)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="generator steps per run (default: as many as `kzoo train` makes by default)")
+    parser.add_argument("--eval-every", type=int, default=250, help="generator steps between evaluations")
+    parser.add_argument("--thresholds", default="3,2,1", help="fd thresholds (default 3,2,1)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--num", type=int, default=1000, help="samples scored at each evaluation (default 1000)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tag", default="", help="suffix of the result files (ablations)")
+    parser.add_argument("--out", default=DEFAULT_OUT)
+    parser.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds allowed per run")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    args.thresholds = sorted((float(t) for t in args.thresholds.split(",")), reverse=True)
+    args.hyperparameters = dict(_parse_setting(parser, s) for s in args.sets)
+    for run in args.runs:
+        kind, _, backend = run.partition(":")
+        if run != "torch-dcgan" and (kind not in ("kzoo", "keras-guide") or backend not in _common.BACKENDS):
+            parser.error(f"unknown run {run!r}: kzoo:BACKEND, keras-guide:BACKEND or torch-dcgan")
+    if args.eval_every < 1 or args.num < 4:
+        parser.error("--eval-every must be >= 1 and --num >= 4")
+    return args
+
+
+def _parse_setting(parser, text):
+    import ast
+
+    name, sep, value = text.partition("=")
+    if not sep:
+        parser.error(f"--set takes NAME=VALUE, got {text!r}")
+    try:
+        return name.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        return name.strip(), value.strip()
+
+
+def result_path(args, run):
+    stem = run.replace(":", "-") + (f"-{args.model}" if run.startswith("kzoo:") and args.model != "dcgan" else "")
+    return os.path.join(args.out, stem + (f"-{args.tag}" if args.tag else "") + ".json")
+
+
+# ============================================================================ trainers
+class KerasTrainer:
+    """A kzoo model (or the Keras-guide anchor), trained by `fit()` over `kzoo.training.epoch_batches`."""
+
+    def __init__(self, args, kind):
+        import kzoo
+        from kzoo import backend, registry, training
+        from kzoo import data as datasets
+
+        backend.set_seed(args.seed)
+        self.x, y = datasets.load(DATASET)
+        if kind == "keras-guide":
+            from keras_guide_gan import KerasGuideGAN
+
+            cls, name = KerasGuideGAN, "keras-guide"
+        else:
+            cls, name = registry.load_model_class(args.model), args.model
+        hp = training.prepare_hyperparameters(cls, self.x, y, {**args.hyperparameters, "seed": args.seed})
+        self.model = cls(**hp)
+        self.model.compile()
+        self.labels = y if self.model.conditional else None
+        self.args, self.name, self.chunk = args, name, 0
+        # As many generator steps as `kzoo train` makes by default (its epochs are passes over mnist-5k).
+        self.default_steps = int(getattr(cls, "default_epochs", 5)) * (5000 // args.batch_size)
+        self.hyperparameters = self.model.get_config()
+        self.kzoo_version = kzoo.__version__
+
+    def train(self, steps):
+        from kzoo import training
+
+        xb, yb = training.epoch_batches(self.x, self.labels, self.args.batch_size, steps, self.chunk, self.args.seed)
+        self.model.fit(xb, yb, batch_size=self.args.batch_size, epochs=self.chunk + 1, initial_epoch=self.chunk,
+                       shuffle=False, verbose=0)
+        self.chunk += 1
+
+    def sample(self, num, seed):
+        import numpy as np
+
+        labels = (np.arange(num) % self.model.num_classes) if self.model.conditional else None
+        return self.model.sample(num, seed=seed, labels=labels), labels
+
+
+class TorchTrainer:
+    """The plain torch.nn DCGAN of benchmarks/throughput.py, trained on the same batches."""
+
+    def __init__(self, args):
+        import numpy as np
+        import torch
+
+        import kzoo
+        import throughput
+        from kzoo import data as datasets
+
+        torch.manual_seed(args.seed)
+        self.x, _ = datasets.load(DATASET)
+        reference = kzoo.create_model("dcgan", seed=args.seed)  # the recipe: width, latent, optimizers
+        self.loop = throughput.PlainTorch(throughput.Spec(reference, args.batch_size), reference)
+        self.args, self.name, self.chunk, self.np, self.torch = args, "torch-dcgan", 0, np, torch
+        self.default_steps, self.hyperparameters = None, reference.get_config()
+        self.latent_dim, self.kzoo_version = reference.latent_dim, kzoo.__version__
+
+    def train(self, steps):
+        from kzoo import training
+
+        xb, _ = training.epoch_batches(self.x, None, self.args.batch_size, steps, self.chunk, self.args.seed)
+        xb, _ = self.loop.prepare(xb, None)
+        b = self.args.batch_size
+        for i in range(steps):
+            losses = self.loop.step(self.loop.as_tensor(xb[i * b : (i + 1) * b]), None)
+        float(losses[1])
+        self.chunk += 1
+
+    def sample(self, num, seed):
+        noise = self.np.random.default_rng(seed).standard_normal((num, self.latent_dim)).astype("float32")
+        generator = self.loop.G
+        generator.eval()
+        with self.torch.no_grad():
+            images = generator(self.torch.from_numpy(noise)).numpy().transpose(0, 2, 3, 1)
+        generator.train()
+        return images, None
+
+
+# ============================================================================ one run
+def run_worker(args, run):
+    from kzoo.metrics import EVALUATOR_ID, evaluate_images
+
+    trainer = TorchTrainer(args) if run == "torch-dcgan" else KerasTrainer(args, run.partition(":")[0])
+    steps = args.steps or trainer.default_steps or 2000
+    curve, reached, seconds, done = [], {}, 0.0, 0
+    load_before = _common.load_average()
+    while done < steps:
+        chunk = min(args.eval_every, steps - done)
+        started = time.perf_counter()
+        trainer.train(chunk)
+        seconds += time.perf_counter() - started
+        done += chunk
+        images, labels = trainer.sample(args.num, args.seed)
+        metrics = evaluate_images(images, labels=labels, seed=args.seed)
+        point = {"step": done, "train_seconds": round(seconds, 1),
+                 **{k: metrics[k] for k in ("fd", "kid", "classifier_score", "coverage", "precision", "recall")}}
+        curve.append(point)
+        for t in args.thresholds:
+            if t not in reached and metrics["fd"] <= t:
+                reached[t] = {"step": done, "train_seconds": round(seconds, 1)}
+        print(f"[{run}] step {done}: {seconds:.0f} s fd {metrics['fd']:.2f} coverage {metrics['coverage']} "
+              f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}", flush=True)
+    record = {
+        "benchmark": "time_to_quality",
+        "run": run,
+        "model": trainer.name,
+        "backend": "torch" if run == "torch-dcgan" else run.partition(":")[2],
+        "hyperparameters": trainer.hyperparameters,
+        "set": args.hyperparameters,
+        "tag": args.tag,
+        "dataset": DATASET,
+        "batch_size": args.batch_size,
+        "steps": steps,
+        "eval_every": args.eval_every,
+        "num": args.num,
+        "seed": args.seed,
+        "evaluator": EVALUATOR_ID,
+        "thresholds": {str(t): reached.get(t) for t in args.thresholds},
+        "curve": curve,
+        "train_seconds": round(seconds, 1),
+        "load_average": {"before": load_before, "after": _common.load_average()},
+        "machine": _common.cpu_model(),
+        "versions": _common.versions(None if run == "torch-dcgan" else run.partition(":")[2]),
+        "kzoo_version": trainer.kzoo_version,
+        "command": [os.path.basename(sys.executable)] + sys.argv,
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    _common.save_json(record, result_path(args, run))
+    return record
+
+
+# ============================================================================ driver
+def worker_command(args, run):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", run, "--runs", run, "--model", args.model,
+           "--eval-every", str(args.eval_every), "--thresholds", ",".join(map(str, args.thresholds)),
+           "--batch-size", str(args.batch_size), "--num", str(args.num), "--seed", str(args.seed),
+           "--out", args.out]
+    if args.steps:
+        cmd += ["--steps", str(args.steps)]
+    if args.tag:
+        cmd += ["--tag", args.tag]
+    for setting in args.sets:
+        cmd += ["--set", setting]
+    return cmd
+
+
+def table(records, thresholds):
+    head = ["run", "model", "steps", "train time"] + [f"fd <= {t:g}" for t in thresholds] + [
+        "final fd", "coverage", "precision", "recall"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    for r in records:
+        last = r["curve"][-1]
+        cells = [r["run"] + (f" ({r['tag']})" if r.get("tag") else ""), r["model"], str(r["steps"]),
+                 f"{r['train_seconds'] / 60:.1f} min"]
+        for t in thresholds:
+            hit = r["thresholds"].get(str(t))
+            cells.append(f"{hit['train_seconds'] / 60:.1f} min ({hit['step']} steps)" if hit else "not reached")
+        cells += [f"{last['fd']:.2f}", f"{last['coverage']}/10", f"{last['precision']:.2f}", f"{last['recall']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(records, path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for r in records:
+        ax.plot([p["train_seconds"] / 60 for p in r["curve"]], [p["fd"] for p in r["curve"]], marker="o",
+                markersize=3, label=r["run"] + (f" ({r['tag']})" if r.get("tag") else ""))
+    ax.set_yscale("log")
+    ax.set_xlabel("training wall time (min)")
+    ax.set_ylabel("fd (kzoo-digits-v1), 1,000 samples")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.savefig(path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    args.out = os.path.abspath(args.out)
+    os.makedirs(args.out, exist_ok=True)
+    if args.worker:
+        backend = "torch" if args.worker == "torch-dcgan" else args.worker.partition(":")[2]
+        _common.select_backend(backend)
+        run_worker(args, args.worker)
+        return 0
+    records = []
+    for run in args.runs:  # one after the other: the timings never overlap
+        backend = "torch" if run == "torch-dcgan" else run.partition(":")[2]
+        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+        print(f"== {run} (load {_common.load_average()})", flush=True)
+        proc = subprocess.run(worker_command(args, run), env=env, timeout=args.timeout)
+        if proc.returncode != 0:
+            print(f"   {run} FAILED ({proc.returncode})", flush=True)
+            continue
+        records.append(json.load(open(result_path(args, run))))
+    if records:
+        text = table(records, args.thresholds)
+        suffix = f"-{args.tag}" if args.tag else ""
+        with open(os.path.join(args.out, f"table{suffix}.md"), "w") as f:
+            f.write(text + "\n")
+        plot(records, os.path.join(args.out, f"curves{suffix}.png"))
+        print(text)
+    return 0 if len(records) == len(args.runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
