@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
 
 DATASET = "mnist-5k:train"
+KEPT = ("fd", "kid", "classifier_score", "coverage", "precision", "recall")
 DEFAULT_RUNS = "kzoo:jax,kzoo:tensorflow,kzoo:torch,keras-guide:tensorflow,torch-dcgan"
 DEFAULT_OUT = os.path.join(_common.RESULTS, "time_to_quality")
 
@@ -123,11 +124,11 @@ class KerasTrainer:
                        shuffle=False, verbose=0)
         self.chunk += 1
 
-    def sample(self, num, seed):
+    def sample(self, num, seed, raw=False):
         import numpy as np
 
         labels = (np.arange(num) % self.model.num_classes) if self.model.conditional else None
-        return self.model.sample(num, seed=seed, labels=labels), labels
+        return self.model.sample(num, seed=seed, labels=labels, raw=raw), labels
 
 
 class TorchTrainer:
@@ -186,14 +187,19 @@ def run_worker(args, run):
         done += chunk
         images, labels = trainer.sample(args.num, args.seed)
         metrics = evaluate_images(images, labels=labels, seed=args.seed)
-        point = {"step": done, "train_seconds": round(seconds, 1),
-                 **{k: metrics[k] for k in ("fd", "kid", "classifier_score", "coverage", "precision", "recall")}}
+        point = {"step": done, "train_seconds": round(seconds, 1), **{k: metrics[k] for k in KEPT}}
+        if getattr(getattr(trainer, "model", None), "averaged_generator", None) is not None:
+            raw_images, _ = trainer.sample(args.num, args.seed, raw=True)  # the generator itself, for comparison
+            raw = evaluate_images(raw_images, labels=labels, seed=args.seed)
+            point["raw"] = {k: raw[k] for k in KEPT}
         curve.append(point)
         for t in args.thresholds:
             if t not in reached and metrics["fd"] <= t:
                 reached[t] = {"step": done, "train_seconds": round(seconds, 1)}
         print(f"[{run}] step {done}: {seconds:.0f} s fd {metrics['fd']:.2f} coverage {metrics['coverage']} "
-              f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}", flush=True)
+              f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}"
+              + (f" (raw generator: fd {point['raw']['fd']:.2f} precision {point['raw']['precision']:.2f})"
+                 if "raw" in point else ""), flush=True)
     record = {
         "benchmark": "time_to_quality",
         "run": run,

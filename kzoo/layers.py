@@ -200,6 +200,7 @@ class MinibatchStdDev(layers.Layer):
         self.epsilon = float(epsilon)
 
     def call(self, x):
+        x = ops.convert_to_tensor(x)
         batch = ops.shape(x)[0]
         group = min(self.group_size, batch) if isinstance(batch, int) else self.group_size
         if isinstance(batch, int) and batch % group:

@@ -25,6 +25,7 @@ AUGMENTATIONS = ("color", "translation", "cutout")
 def diff_augment(images, policy, seed_generator, translation=0.125, cutout=0.5):
     """`images` (NHWC) with each augmentation of `policy` ("color,translation,cutout", a subset,
     or "") applied with its own random draw per image, in DiffAugment's order."""
+    images = ops.convert_to_tensor(images)
     for name in AUGMENTATIONS:
         if name in policy.split(","):
             images = {"color": _color, "translation": _translation, "cutout": _cutout}[name](
@@ -86,6 +87,7 @@ def _cutout(images, seed_generator, ratio):
 
 
 def instance_noise(images, sigma, seed_generator):
+    images = ops.convert_to_tensor(images)
     return images + sigma * keras.random.normal(ops.shape(images), seed=seed_generator, dtype=images.dtype)
 
 
