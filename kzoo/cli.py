@@ -102,6 +102,8 @@ def info(name, as_json):
     click.echo(f"  from:        {details['origin']} ({details['distribution']} {details['version']})")
     click.echo(f"  paper:       {details['paper'] or '-'}")
     click.echo(f"  conditional: {'yes (train on labelled data)' if details['conditional'] else 'no'}")
+    if details.get("default_epochs"):
+        click.echo(f"  training:    {details['default_epochs']} epochs by default (kzoo train --epochs N)")
     click.echo("  hyperparameters (kzoo train --set NAME=VALUE):")
     rows = []
     for key, value in details["hyperparameters"].items():
@@ -134,8 +136,9 @@ def _parse_sets(values):
 @click.option("--backend", "-b", help=BACKEND_HELP)
 @click.option("--dataset", "-d", help="mnist-5k (embedded, default), mnist, fashion_mnist, cifar10, "
               "an .npz file (x, optional y) or a folder of images (one subfolder per class).")
-@click.option("--epochs", "-e", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Epochs to train; with --resume, epochs to train beyond those done.")
+@click.option("--epochs", "-e", type=click.IntRange(min=1),
+              help="Epochs to train (default: the model's own, see kzoo info); with --resume, epochs to train "
+                   "beyond those done (default: the rest of the run's planned epochs).")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), help="Batches per epoch (default: one pass over the data).")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size (default 64; a resumed run keeps its own).")
 @click.option("--latent-dim", type=click.IntRange(min=1), help="Noise size (default: the model's).")
@@ -154,7 +157,8 @@ def train(name, backend, dataset, epochs, steps_per_epoch, batch_size, latent_di
 
     Writes to the run directory: model.keras after every epoch (atomically: a crash or
     Ctrl-C leaves the last good one), samples/epoch_NNN.png, history.csv, losses.png and
-    config.json. --resume RUN --epochs N trains N more epochs, counting on from those done.
+    config.json. --resume RUN --epochs N trains N more epochs, counting on from those done;
+    --resume RUN alone finishes the epochs the run was started for (after a crash or Ctrl-C).
     """
     if not name and not resume:
         raise click.UsageError("give a model NAME to train, or --resume RUN")

@@ -182,6 +182,8 @@ class PlayersModel(keras.Model):
     }
     paper = None
     conditional = False
+    # What `kzoo train` trains without --epochs: passes over the data (mnist-5k: 78 steps at batch 64).
+    default_epochs = 5
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

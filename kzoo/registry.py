@@ -401,6 +401,7 @@ def model_info(name: str) -> dict:
         "description": _first_line(cls.__dict__.get("__doc__")) or "",
         "paper": getattr(cls, "paper", None),
         "conditional": bool(getattr(cls, "conditional", False)),
+        "default_epochs": getattr(cls, "default_epochs", None),
         "hyperparameters": dict(cls.default_hyperparameters()),
         # What each accepts and what it is for, where the class says (kzoo.hyperparameters).
         "hyperparameter_details": {

@@ -91,7 +91,7 @@ def train(
     model_name=None,
     *,
     dataset=None,
-    epochs=1,
+    epochs=None,
     steps_per_epoch=None,
     batch_size=None,
     seed=None,
@@ -105,8 +105,10 @@ def train(
 ):
     """Train a new run (`model_name`) or continue one (`resume`); return the run directory.
 
-    Everything that can be wrong with the request (model, hyperparameters, dataset, batch size)
-    is checked before the run directory is created: a rejected run leaves nothing on disk.
+    `epochs`: epochs to train; None is the model's `default_epochs` for a new run, and the rest of
+    the planned epochs for a resumed one. Everything that can be wrong with the request (model,
+    hyperparameters, dataset, batch size) is checked before the run directory is created: a
+    rejected run leaves nothing on disk.
     """
     backend_name = keras.backend.backend()
     if resume is not None:
@@ -121,6 +123,11 @@ def train(
         x, y = datasets.load(dataset)
         datasets.check_fits(x, model.image_shape, y if model.conditional else None, getattr(model, "num_classes", None))
         _check_batch_size(batch_size, x)
+        if epochs is None:
+            epochs = int(config.get("epochs", 0)) - start_epoch
+            if epochs < 1:
+                raise RunError(f"{run_dir} has trained all {start_epoch} epochs it was started for: "
+                               "give --epochs N to train N more")
         history = [row for row in runs.read_history(run_dir) if row["epoch"] <= start_epoch]
         config.setdefault("resumed", []).append(
             {"at_epoch": start_epoch, "backend": backend_name, "command": sys.argv, "time": _now()}
@@ -134,6 +141,7 @@ def train(
         hp = prepare_hyperparameters(cls, x, y, {**(hyperparameters or {}), "seed": seed})
         model = registry.create_model(model_name, **hp)
         batch_size = batch_size or 64
+        epochs = epochs or int(cls.default_epochs)
         _check_batch_size(batch_size, x)
         run_dir = runs.new_run_dir(registry.model_entry(model_name).name, out)
         start_epoch, history = 0, []

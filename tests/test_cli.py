@@ -180,6 +180,24 @@ def test_resume_counts_additional_epochs_and_keeps_optimizer_state(tmp_path):
     assert int(after.g_optimizer.iterations.numpy()) == int(before.g_optimizer.iterations.numpy()) + 4
     config = json.loads((run / "config.json").read_text())
     assert config["epochs"] == 3 and config["resumed"][0]["at_epoch"] == 1
+    # Without --epochs, a resumed run finishes the epochs it was started for, and says when it has.
+    assert_one_line_error(*kzoo("train", "--resume", run), "has trained all 3 epochs", "--epochs N")
+    config["epochs"] = 4  # as if it had been started for 4 and stopped after 3
+    (run / "config.json").write_text(json.dumps(config))
+    assert kzoo("train", "--resume", run)[0] == 0
+    check_run_directory(run, epochs=4)
+
+
+def test_models_declare_their_default_training_length():
+    import kzoo as kz
+    from kzoo import registry
+
+    for name in kz.list_models():
+        if name in ("broken-import", "not-a-model"):
+            continue
+        assert registry.load_model_class(name).default_epochs >= 1, name
+    code, out = kzoo("info", "gan")
+    assert code == 0 and "epochs by default" in out
 
 
 def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
