@@ -1,26 +1,32 @@
-"""Sample quality of every built-in model (and the Keras-guide anchor) at one training budget.
+"""Sample quality of every built-in model (and two anchors) at its default training budget.
 
     python benchmarks/quality.py                      # the full table in benchmarks/README.md
-    python benchmarks/quality.py --backends jax --models gan,keras-guide --epochs 1 \\
-        --steps-per-epoch 2 --num 200 --width-scale 0.05 --out /tmp/q     # a smoke run
+    python benchmarks/quality.py --backends jax --models gan,keras-guide --steps 2 \
+        --num 200 --width-scale 0.05 --out /tmp/q     # a smoke run
 
 For every backend and model, in its own subprocess (KERAS_BACKEND set before keras is imported):
 
 1. build the model at its default hyperparameters (`--width-scale` multiplies `width`, for tests
    only), seeded with --seed (weights, noise, batch order);
 2. train it on "mnist-5k:train" - the 4,000 images of the train split; never the 1,000 held-out
-   images that the metrics use as reference - for --epochs epochs of --steps-per-epoch batches of
-   --batch-size (default: one pass, 4000 // 64 = 62 batches). The budget is counted in generator
-   steps: WGAN makes 5 critic updates per step and so costs more per epoch, but gets the same
-   number of epochs. Each epoch's batches come from `kzoo.training.epoch_batches` (seeded
-   shuffles), exactly as `kzoo train` makes them;
-3. time the training (the wall time of the `fit()` calls, compilation included; the first
-   epoch's and the later epochs' times are recorded apart, with the load average);
+   images that the metrics use as reference - for its default budget: as many generator steps as
+   `kzoo train NAME` makes by default on mnist-5k (the model's default epochs x 78 steps at batch
+   64), and at least --min-steps (2,000); or --steps for every model. The budget is counted in
+   generator steps (WGAN makes 5 critic updates per step). Batches come from
+   `kzoo.training.epoch_batches` (seeded shuffles), exactly as `kzoo train` makes them
+   (benchmarks/_trainers.py);
+3. time the training (wall time of the `fit()` calls, compilation included, with the load average);
 4. generate --num images from numpy noise (--seed; conditional models get labels 0, 1, ..., 9,
    0, 1, ... and are passed them) and score them with `kzoo.metrics.evaluate_images` against
-   the held-out images, on the kzoo-digits-v1 evaluator;
+   the held-out images, on the kzoo-digits-v1 evaluator; the averaged generator makes them
+   when the model keeps one, as with `kzoo evaluate`;
 5. write <model>_<backend>.json and a sample grid <model>_<backend>.png (64 images from seed
    --seed; conditional models: one row per class).
+
+The anchors, at dcgan's budget: "keras-guide", the MNIST GAN of Keras's own guide
+(benchmarks/keras_guide_gan.py) trained by kzoo's step, and "torch-dcgan", kzoo's DCGAN recipe
+written in plain torch.nn (the loop of benchmarks/throughput.py; torch only, whatever --backends
+says).
 
 Then `kzoo.metrics.real_floor(--num)` (real train-split images against the held-out ones: what
 a perfect generator would score at that N) goes to floor.json, and table.md holds one row per
@@ -46,11 +52,16 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+from _trainers import DATASET, KerasTrainer, TorchTrainer  # noqa: E402
 
-MODELS = ("gan", "dcgan", "cgan", "wgan", "lsgan", "keras-guide")
+MODELS = ("gan", "cgan", "dcgan", "lsgan", "wgan", "wgan-gp", "sngan", "ragan", "acgan", "infogan",
+          "keras-guide", "torch-dcgan")
+ANCHORS = ("keras-guide", "torch-dcgan")
 DEFAULT_BACKENDS = ("jax", "tensorflow")
-DATASET = "mnist-5k:train"
-DEFAULT_EPOCHS = 2
+MIN_STEPS = 2000
+TRAIN_IMAGES = 4000
+# What the workers import besides kzoo: the anchors, and the trainers.
+BENCHMARK_SOURCES = ("keras_guide_gan.py", "_trainers.py", "throughput.py", "flops.py")
 DEFAULT_OUT = os.path.join(_common.RESULTS, "quality")
 GRID_SAMPLES = 64
 METRIC_COLUMNS = ("fd", "kid", "classifier_score", "coverage", "class_kl", "precision", "recall",
@@ -59,7 +70,7 @@ METRIC_COLUMNS = ("fd", "kid", "classifier_score", "coverage", "class_kl", "prec
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description="Train every model for the same number of epochs on mnist-5k:train and score its "
+        description="Train every model for its default budget (at least 2,000 generator steps) on mnist-5k:train and score its "
                     "samples with the kzoo-digits-v1 metrics; write JSON, sample grids and a table.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -68,10 +79,11 @@ def parse_args(argv=None):
     parser.add_argument("--models", default=",".join(MODELS),
                         help=f"comma-separated models (default: {','.join(MODELS)}); keras-guide is the "
                              "anchor in benchmarks/keras_guide_gan.py")
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
-                        help=f"epochs (generator passes over the train split) for every model (default {DEFAULT_EPOCHS})")
-    parser.add_argument("--steps-per-epoch", type=int, default=None,
-                        help="batches per epoch (default: one pass over the 4000 train images)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="generator steps for every model (default: each model's default budget, at least "
+                             "--min-steps; the anchors get dcgan's)")
+    parser.add_argument("--min-steps", type=int, default=MIN_STEPS,
+                        help=f"the least default budget, in generator steps (default {MIN_STEPS})")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num", type=int, default=1000, help="generated images scored per model (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
@@ -91,11 +103,14 @@ def parse_args(argv=None):
     for model in args.models:
         if model not in MODELS:
             parser.error(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
-    if args.epochs < 1 or args.batch_size < 1 or args.num < 4 or args.width_scale <= 0:
-        parser.error("--epochs and --batch-size must be >= 1, --num >= 4, --width-scale > 0")
-    if args.steps_per_epoch is not None and args.steps_per_epoch < 1:
-        parser.error("--steps-per-epoch must be >= 1")
+    if (args.steps is not None and args.steps < 1) or args.batch_size < 1 or args.num < 4 or args.width_scale <= 0:
+        parser.error("--steps and --batch-size must be >= 1, --num >= 4, --width-scale > 0")
     return args
+
+
+def backends_of(model, backends):
+    """The plain-torch anchor runs on torch only, whatever the table's backends."""
+    return ["torch"] if model == "torch-dcgan" else backends
 
 
 def result_stem(model, backend):
@@ -112,7 +127,8 @@ def snapshot_sources(dest):
 
     shutil.copytree(os.path.join(_common.REPO, "kzoo"), os.path.join(dest, "kzoo"),
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy2(os.path.join(_common.REPO, "benchmarks", "keras_guide_gan.py"), dest)
+    for name in BENCHMARK_SOURCES:
+        shutil.copy2(os.path.join(_common.REPO, "benchmarks", name), dest)
     return dest
 
 
@@ -127,11 +143,12 @@ def source_fingerprint(root=None):
 
     digest = hashlib.sha256()
     if root is None:
-        root, anchor = _common.REPO, os.path.join(_common.REPO, "benchmarks", "keras_guide_gan.py")
+        root = _common.REPO
+        others = [os.path.join(_common.REPO, "benchmarks", name) for name in BENCHMARK_SOURCES]
     else:
-        anchor = os.path.join(root, "keras_guide_gan.py")
+        others = [os.path.join(root, name) for name in BENCHMARK_SOURCES]
     files = sorted(glob.glob(os.path.join(root, "kzoo", "**", "*.py"), recursive=True))
-    for path in files + [anchor]:
+    for path in files + others:
         digest.update(os.path.relpath(path, root).replace(os.sep, "/").encode())
         with open(path, "rb") as f:
             digest.update(f.read())
@@ -145,28 +162,30 @@ def source_fingerprint(root=None):
 
 
 # ============================================================================ worker (one model, one backend)
-def build_model(name, width_scale, seed):
-    """A compiled model: a built-in kzoo model or the Keras-guide anchor."""
-    import kzoo
-    from kzoo import data as datasets
-    from kzoo import registry, training
+def make_trainer(args, name):
+    """The model's trainer (benchmarks/_trainers.py): a kzoo model, the Keras-guide GAN or plain torch."""
+    if name == "torch-dcgan":
+        return TorchTrainer(args.seed, args.batch_size)
+    hyperparameters = {}
+    if args.width_scale != 1.0:
+        from kzoo import registry
 
-    if name == "keras-guide":
-        from keras_guide_gan import KerasGuideGAN
+        if name == "keras-guide":
+            from keras_guide_gan import KerasGuideGAN as cls
+        else:
+            cls = registry.load_model_class(name)
+        hyperparameters["width"] = max(1, round(cls.default_hyperparameters()["width"] * args.width_scale))
+    return KerasTrainer(name, args.seed, args.batch_size, hyperparameters)
 
-        cls = KerasGuideGAN
-    else:
-        cls = registry.load_model_class(name)
-    x, y = datasets.load(DATASET)
-    hp = training.prepare_hyperparameters(cls, x, y, {"seed": seed})
-    if width_scale != 1.0:
-        hp["width"] = max(1, round(cls.default_hyperparameters()["width"] * width_scale))
-    if name == "keras-guide":
-        model = cls(**hp)
-        model.compile()
-    else:
-        model = kzoo.create_model(name, **hp)
-    return model, x, y
+
+def budget(args, name):
+    """Generator steps for `name`: --steps, else its default budget (anchors: dcgan's), at least --min-steps."""
+    if args.steps:
+        return args.steps
+    from kzoo import registry
+
+    cls = registry.load_model_class("dcgan" if name in ANCHORS else name)
+    return max(args.min_steps, int(cls.default_epochs) * (5000 // args.batch_size))
 
 
 def run_worker(args, backend, name):
@@ -178,55 +197,37 @@ def run_worker(args, backend, name):
     import numpy as np
 
     import kzoo
-    from kzoo import backend, images, sampling, training
+    from kzoo import images, sampling
     from kzoo.metrics import evaluate_images
 
     assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
     if args.code:
         assert os.path.realpath(kzoo.__file__).startswith(os.path.realpath(args.code)), kzoo.__file__
     load_before = _common.load_average()
-    backend.set_seed(args.seed)
-    model, x, y = build_model(name, args.width_scale, args.seed)
-    if len(x) != 4000:  # the train split only: the held-out 1000 are the metrics' reference
-        raise RuntimeError(f"{DATASET} has {len(x)} images, expected 4000")
-    labels = y if model.conditional else None
-    steps = args.steps_per_epoch or len(x) // args.batch_size
+    trainer = make_trainer(args, name)
+    if len(trainer.x) != TRAIN_IMAGES:  # the train split only: the held-out 1000 are the metrics' reference
+        raise RuntimeError(f"{DATASET} has {len(trainer.x)} images, expected {TRAIN_IMAGES}")
+    steps = budget(args, name)
+    per_epoch = TRAIN_IMAGES // args.batch_size
 
-    class StepClock(keras.callbacks.Callback):
-        """Wall-clock time at the end of every batch (the first includes compilation)."""
-
-        def __init__(self):
-            super().__init__()
-            self.ends = []
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.ends.append(time.perf_counter())
-
-    epoch_seconds, history, nonfinite, step_seconds, first_step = [], [], None, [], None
-    for epoch in range(args.epochs):
-        xb, yb = training.epoch_batches(x, labels, args.batch_size, steps, epoch, args.seed)
-        clock = StepClock()
+    chunk_seconds, history, nonfinite = [], [], None
+    while trainer.steps_done < steps:
         started = time.perf_counter()
-        result = model.fit(xb, yb, batch_size=args.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                           shuffle=False, verbose=0, callbacks=[clock])
-        epoch_seconds.append(time.perf_counter() - started)
-        if epoch == 0 and clock.ends:
-            first_step = clock.ends[0] - started
-        step_seconds += list(np.diff(clock.ends))
-        row = {k: float(v[-1]) for k, v in result.history.items()}
+        row = trainer.train(min(per_epoch, steps - trainer.steps_done))
+        chunk_seconds.append(time.perf_counter() - started)
         history.append(row)
-        print(f"[{name} {backend}] epoch {epoch + 1}/{args.epochs}: {epoch_seconds[-1]:.1f} s "
+        print(f"[{name} {backend}] step {trainer.steps_done}/{steps}: {chunk_seconds[-1]:.1f} s "
               f"{json.dumps({k: round(v, 4) for k, v in row.items()})}", flush=True)
         if not all(math.isfinite(v) for v in row.values()):
-            nonfinite = f"non-finite loss at epoch {epoch + 1}: {row}"
+            nonfinite = f"non-finite loss at step {trainer.steps_done}: {row}"
             break
-    train_seconds = sum(epoch_seconds)
+    train_seconds = sum(chunk_seconds)
     load_after_train = _common.load_average()
 
+    model = trainer.model  # None for the plain-torch anchor
     num = args.num
-    eval_labels = (np.arange(num) % model.num_classes) if model.conditional else None
     started = time.perf_counter()
-    generated = model.sample(num, seed=args.seed, labels=eval_labels)
+    generated, eval_labels = trainer.sample(num, args.seed)
     metrics, error = None, nonfinite
     try:
         metrics = evaluate_images(generated, labels=eval_labels, seed=args.seed)
@@ -236,38 +237,33 @@ def run_worker(args, backend, name):
 
     os.makedirs(args.out, exist_ok=True)
     stem = result_stem(name, backend)
-    grid_images, per_row = sampling.grid_samples(model, GRID_SAMPLES, seed=args.seed)
+    if model is not None:
+        grid_images, per_row = sampling.grid_samples(model, GRID_SAMPLES, seed=args.seed)
+    else:
+        grid_images, per_row = trainer.sample(GRID_SAMPLES, args.seed)[0], 8
     images.save_grid(grid_images, os.path.join(args.out, stem + ".png"), nrow=per_row)
 
-    config = model.get_config()
+    config = trainer.hyperparameters
     record = {
         "benchmark": "quality",
         "model": name,
         "backend": backend,
         "dataset": DATASET,
-        "train_images": int(len(x)),
-        "epochs": args.epochs,
-        "epochs_done": len(epoch_seconds),
-        "steps_per_epoch": steps,
+        "train_images": TRAIN_IMAGES,
+        "steps": steps,
+        "steps_done": trainer.steps_done,
         "batch_size": args.batch_size,
         "d_steps": int(config.get("d_steps", 1)),
         "seed": args.seed,
         "width_scale": args.width_scale,
         "hyperparameters": config,
-        "jit_compile": model.jit_compile,
+        "jit_compile": None if model is None else model.jit_compile,
         "code": code,
-        "parameters": {"generator": int(model.generator.count_params()),
-                       "discriminator": int(model.discriminator.count_params())},
+        "parameters": trainer.parameters(),
         "train_seconds": round(train_seconds, 2),
-        "epoch_seconds": [round(s, 2) for s in epoch_seconds],
-        "first_epoch_seconds": round(epoch_seconds[0], 2),
-        "later_epoch_seconds_median": (round(statistics.median(epoch_seconds[1:]), 2)
-                                       if len(epoch_seconds) > 1 else None),
-        # The first fit() call's set-up and first step (compilation) vs. the steady step time.
-        "first_step_seconds": None if first_step is None else round(first_step, 2),
-        "step_seconds_median": round(float(statistics.median(step_seconds)), 4) if step_seconds else None,
-        "images_per_second": (round(args.batch_size / float(statistics.median(step_seconds)), 1)
-                              if step_seconds else None),
+        "chunk_seconds": [round(s, 2) for s in chunk_seconds],
+        "images_per_second": (round(args.batch_size * per_epoch / float(statistics.median(chunk_seconds[1:])), 1)
+                              if len(chunk_seconds) > 2 else None),
         "history": history,
         "num": num,
         "eval_seconds": round(eval_seconds, 2),
@@ -318,7 +314,7 @@ def _time(seconds):
 
 def build_table(records, floor):
     """Markdown: the floor row, then one row per (model, backend) in the order given."""
-    head = ["model", "backend", "epochs", "train time", "fd ↓", "kid ↓", "classifier score ↑", "coverage ↑",
+    head = ["model", "backend", "steps", "train time", "fd ↓", "kid ↓", "classifier score ↑", "coverage ↑",
             "class KL ↓", "precision ↑", "recall ↑", "label acc. ↑"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
     fm = floor["metrics"]
@@ -326,19 +322,18 @@ def build_table(records, floor):
                  + " | ".join(_fmt(k, fm.get(k)) for k in METRIC_COLUMNS) + " |")
     for r in records:
         m = r.get("metrics") or {}
-        epochs = str(r["epochs_done"]) if r["epochs_done"] == r["epochs"] else f"{r['epochs_done']} of {r['epochs']}"
+        steps = str(r["steps_done"]) if r["steps_done"] == r["steps"] else f"{r['steps_done']} of {r['steps']}"
         if r.get("error") and not m:
             cells = ["failed: " + r["error"].replace("|", "/")[:80]] + [""] * (len(METRIC_COLUMNS) - 1)
         else:
             cells = [_fmt(k, m.get(k)) for k in METRIC_COLUMNS]
-        lines.append(f"| {r['model']} | {r['backend']} | {epochs} | {_time(r['train_seconds'])} | "
+        lines.append(f"| {r['model']} | {r['backend']} | {steps} | {_time(r['train_seconds'])} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def write_table(args, records, floor, total_seconds=None):
-    steps = sorted({r["steps_per_epoch"] for r in records})
-    epochs = sorted({r["epochs"] for r in records})
+    steps = sorted({r["steps"] for r in records})
     loads = [r["load_average"]["before"] for r in records if r["load_average"]["before"] is not None]
     loads += [r["load_average"]["after_training"] for r in records if r["load_average"]["after_training"] is not None]
     machine = records[0]["machine"] if records else _common.cpu_model()
@@ -347,8 +342,8 @@ def write_table(args, records, floor, total_seconds=None):
                for r in records if r.get("metrics") and r["metrics"]["coverage"] < 10]
     failed = [f"{r['model']} on {r['backend']}: {r['error']}" for r in records if r.get("error")]
     header = [
-        f"Trained on {DATASET} (4,000 images) for {', '.join(map(str, epochs))} epoch(s) of "
-        f"{', '.join(map(str, steps))} steps at batch {records[0]['batch_size'] if records else args.batch_size}, "
+        f"Trained on {DATASET} (4,000 images) for each model's default budget ({min(steps) if steps else '-'}-"
+        f"{max(steps) if steps else '-'} generator steps) at batch {records[0]['batch_size'] if records else args.batch_size}, "
         f"seed {records[0]['seed'] if records else args.seed}; {floor['num']} generated images per model scored "
         f"against the 1,000 held-out images on {floor['evaluator']} features (fd = Frechet distance on those "
         f"features, not FID). Width scale {records[0]['width_scale'] if records else args.width_scale}. "
@@ -390,11 +385,11 @@ def load_records(args, pairs=None):
 # ============================================================================ driver
 def worker_command(args, backend, model):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", backend, model,
-           "--epochs", str(args.epochs), "--batch-size", str(args.batch_size), "--num", str(args.num),
+           "--min-steps", str(args.min_steps), "--batch-size", str(args.batch_size), "--num", str(args.num),
            "--seed", str(args.seed), "--out", args.out, "--width-scale", repr(args.width_scale),
            "--backends", backend, "--models", model]
-    if args.steps_per_epoch:
-        cmd += ["--steps-per-epoch", str(args.steps_per_epoch)]
+    if args.steps:
+        cmd += ["--steps", str(args.steps)]
     if args.code:
         cmd += ["--code", args.code]
     return cmd
@@ -417,9 +412,9 @@ def run_all(args):
 
 
 def _run_all(args, started, code):
-    pairs = [(m, b) for m in args.models for b in args.backends]
-    for backend in args.backends:  # one backend after the other: timings never overlap
-        for model in args.models:
+    pairs = [(m, b) for m in args.models for b in backends_of(m, args.backends)]
+    for backend in dict.fromkeys(b for _, b in pairs):  # one after the other: timings never overlap
+        for model in [m for m, b in pairs if b == backend]:
             stem = result_stem(model, backend)
             stale = os.path.join(args.out, stem + ".json")
             if os.path.exists(stale):
@@ -453,7 +448,7 @@ def _run_all(args, started, code):
     _common.save_json({"benchmark": "quality-summary", "command": [os.path.basename(sys.executable)] + sys.argv,
                        "total_seconds": round(total, 1), "backends": args.backends, "models": args.models,
                        "code": code,
-                       "epochs": args.epochs, "num": args.num, "seed": args.seed,
+                       "steps": args.steps, "min_steps": args.min_steps, "num": args.num, "seed": args.seed,
                        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
                       os.path.join(args.out, "summary.json"))
     print(text, flush=True)
@@ -467,7 +462,7 @@ def select_backend_for_floor(backend):
 
 def _failed_record(args, model, backend, error):
     return {"benchmark": "quality", "model": model, "backend": backend, "dataset": DATASET,
-            "epochs": args.epochs, "epochs_done": 0, "steps_per_epoch": args.steps_per_epoch or 4000 // args.batch_size,
+            "steps": args.steps or args.min_steps, "steps_done": 0,
             "batch_size": args.batch_size, "seed": args.seed, "width_scale": args.width_scale,
             "train_seconds": None, "metrics": None, "error": error, "num": args.num,
             "load_average": {"before": None, "after_training": None, "after": _common.load_average()},

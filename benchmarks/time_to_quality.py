@@ -34,8 +34,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402
+from _trainers import DATASET, KerasTrainer, TorchTrainer  # noqa: E402
 
-DATASET = "mnist-5k:train"
 KEPT = ("fd", "kid", "classifier_score", "coverage", "precision", "recall")
 DEFAULT_RUNS = "kzoo:jax,kzoo:tensorflow,kzoo:torch,keras-guide:tensorflow,torch-dcgan"
 DEFAULT_OUT = os.path.join(_common.RESULTS, "time_to_quality")
@@ -89,93 +89,16 @@ def result_path(args, run):
     return os.path.join(args.out, stem + (f"-{args.tag}" if args.tag else "") + ".json")
 
 
-# ============================================================================ trainers
-class KerasTrainer:
-    """A kzoo model (or the Keras-guide anchor), trained by `fit()` over `kzoo.training.epoch_batches`."""
-
-    def __init__(self, args, kind):
-        import kzoo
-        from kzoo import backend, registry, training
-        from kzoo import data as datasets
-
-        backend.set_seed(args.seed)
-        self.x, y = datasets.load(DATASET)
-        if kind == "keras-guide":
-            from keras_guide_gan import KerasGuideGAN
-
-            cls, name = KerasGuideGAN, "keras-guide"
-        else:
-            cls, name = registry.load_model_class(args.model), args.model
-        hp = training.prepare_hyperparameters(cls, self.x, y, {**args.hyperparameters, "seed": args.seed})
-        self.model = cls(**hp)
-        self.model.compile()
-        self.labels = y if self.model.conditional else None
-        self.args, self.name, self.chunk = args, name, 0
-        # As many generator steps as `kzoo train` makes by default (its epochs are passes over mnist-5k).
-        self.default_steps = int(getattr(cls, "default_epochs", 5)) * (5000 // args.batch_size)
-        self.hyperparameters = self.model.get_config()
-        self.kzoo_version = kzoo.__version__
-
-    def train(self, steps):
-        from kzoo import training
-
-        xb, yb = training.epoch_batches(self.x, self.labels, self.args.batch_size, steps, self.chunk, self.args.seed)
-        self.model.fit(xb, yb, batch_size=self.args.batch_size, epochs=self.chunk + 1, initial_epoch=self.chunk,
-                       shuffle=False, verbose=0)
-        self.chunk += 1
-
-    def sample(self, num, seed, raw=False):
-        import numpy as np
-
-        labels = (np.arange(num) % self.model.num_classes) if self.model.conditional else None
-        return self.model.sample(num, seed=seed, labels=labels, raw=raw), labels
-
-
-class TorchTrainer:
-    """The plain torch.nn DCGAN of benchmarks/throughput.py, trained on the same batches."""
-
-    def __init__(self, args):
-        import numpy as np
-        import torch
-
-        import kzoo
-        import throughput
-        from kzoo import data as datasets
-
-        torch.manual_seed(args.seed)
-        self.x, _ = datasets.load(DATASET)
-        reference = kzoo.create_model("dcgan", seed=args.seed)  # the recipe: width, latent, optimizers
-        self.loop = throughput.PlainTorch(throughput.Spec(reference, args.batch_size), reference)
-        self.args, self.name, self.chunk, self.np, self.torch = args, "torch-dcgan", 0, np, torch
-        self.default_steps, self.hyperparameters = None, reference.get_config()
-        self.latent_dim, self.kzoo_version = reference.latent_dim, kzoo.__version__
-
-    def train(self, steps):
-        from kzoo import training
-
-        xb, _ = training.epoch_batches(self.x, None, self.args.batch_size, steps, self.chunk, self.args.seed)
-        xb, _ = self.loop.prepare(xb, None)
-        b = self.args.batch_size
-        for i in range(steps):
-            losses = self.loop.step(self.loop.as_tensor(xb[i * b : (i + 1) * b]), None)
-        float(losses[1])
-        self.chunk += 1
-
-    def sample(self, num, seed):
-        noise = self.np.random.default_rng(seed).standard_normal((num, self.latent_dim)).astype("float32")
-        generator = self.loop.G
-        generator.eval()
-        with self.torch.no_grad():
-            images = generator(self.torch.from_numpy(noise)).numpy().transpose(0, 2, 3, 1)
-        generator.train()
-        return images, None
-
-
 # ============================================================================ one run
 def run_worker(args, run):
     from kzoo.metrics import EVALUATOR_ID, evaluate_images
 
-    trainer = TorchTrainer(args) if run == "torch-dcgan" else KerasTrainer(args, run.partition(":")[0])
+    if run == "torch-dcgan":
+        trainer = TorchTrainer(args.seed, args.batch_size)
+    else:
+        kind = run.partition(":")[0]
+        trainer = KerasTrainer("keras-guide" if kind == "keras-guide" else args.model, args.seed, args.batch_size,
+                               args.hyperparameters)
     steps = args.steps or trainer.default_steps or 2000
     curve, reached, seconds, done = [], {}, 0.0, 0
     load_before = _common.load_average()

@@ -192,3 +192,18 @@ def test_default_steps_make_a_repetition_last_about_a_second(monkeypatch):
     assert throughput.calibrated_steps([Sleepy(0.1)], x, y, batch_size=4) == throughput.MIN_STEPS
     monkeypatch.setattr(throughput, "MAX_STEPS", 12)
     assert throughput.calibrated_steps([Sleepy(0.001)], x, y, batch_size=4) == 12
+
+
+def test_time_to_quality_records_a_curve_and_the_thresholds(tmp_path):
+    runs = [f"kzoo:{BACKEND}"] + (["torch-dcgan"] if BACKEND == "torch" else [])
+    run_script("time_to_quality.py", "--runs", ",".join(runs), "--set", "width=2", "--set", "ema_decay=0.5",
+               "--steps", "4", "--eval-every", "2", "--num", "100", "--out", str(tmp_path))
+    for run in runs:
+        record = json.loads((tmp_path / f"{run.replace(':', '-')}.json").read_text())
+        assert [p["step"] for p in record["curve"]] == [2, 4]
+        assert record["curve"][0]["train_seconds"] <= record["curve"][1]["train_seconds"]
+        assert all(positive(p["fd"]) and 0 <= p["coverage"] <= 10 for p in record["curve"])
+        assert set(record["thresholds"]) == {"3.0", "2.0", "1.0"}
+        # The averaged generator is scored, and the raw one beside it.
+        assert ("raw" in record["curve"][0]) == run.startswith("kzoo")
+    assert (tmp_path / "table.md").is_file() and (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

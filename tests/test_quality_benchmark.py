@@ -28,7 +28,7 @@ def test_quality_benchmark_smoke(tmp_path):
     out = tmp_path / "quality"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     cmd = [sys.executable, str(SCRIPT), "--backends", backend, "--models", "cgan,keras-guide",
-           "--epochs", "1", "--steps-per-epoch", "2", "--num", "200", "--width-scale", "0.05",
+           "--steps", "2", "--num", "200", "--width-scale", "0.05",
            "--seed", "3", "--out", str(out)]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -39,7 +39,7 @@ def test_quality_benchmark_smoke(tmp_path):
         record = json.loads((out / f"{model}_{backend}.json").read_text())
         assert record["backend"] == backend and record["model"] == model
         assert record["dataset"] == "mnist-5k:train" and record["train_images"] == 4000
-        assert record["epochs_done"] == 1 and record["steps_per_epoch"] == 2 and record["batch_size"] == 64
+        assert record["steps_done"] == 2 and record["steps"] == 2 and record["batch_size"] == 64
         assert record["error"] is None
         assert record["jit_compile"] in (True, False) and len(record["code"]["sources_sha256"]) == 16
         assert record["hyperparameters"]["width"] <= 6  # scaled down
@@ -55,7 +55,7 @@ def test_quality_benchmark_smoke(tmp_path):
 
     table = (out / "table.md").read_text()
     assert "real train images (floor)" in table
-    assert f"| cgan | {backend} | 1 |" in table and f"| keras-guide | {backend} | 1 |" in table
+    assert f"| cgan | {backend} | 2 |" in table and f"| keras-guide | {backend} | 2 |" in table
     assert "FID" not in table.replace("not FID", "")
     assert "real train images (floor)" in result.stdout  # the table is printed too
 
@@ -63,7 +63,7 @@ def test_quality_benchmark_smoke(tmp_path):
     again = subprocess.run([sys.executable, str(SCRIPT), "--table-only", "--out", str(out)], env=env,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert f"| keras-guide | {backend} | 1 |" in (out / "table.md").read_text()
+    assert f"| keras-guide | {backend} | 2 |" in (out / "table.md").read_text()
 
 
 def test_table_flags_rows_trained_by_different_code(tmp_path, monkeypatch):
@@ -72,7 +72,7 @@ def test_table_flags_rows_trained_by_different_code(tmp_path, monkeypatch):
 
     metrics = {"fd": 12.345, "kid": 0.01234, "classifier_score": 8.0, "coverage": 9, "class_kl": 0.1,
                "precision": 0.7, "recall": 0.6, "class_counts": [100] * 9 + [0]}
-    base = {"benchmark": "quality", "backend": "jax", "epochs": 2, "epochs_done": 2, "steps_per_epoch": 62,
+    base = {"benchmark": "quality", "backend": "jax", "steps": 2000, "steps_done": 2000,
             "batch_size": 64, "seed": 0, "width_scale": 1.0, "train_seconds": 130.0, "error": None,
             "load_average": {"before": 1.0, "after_training": 2.0, "after": 2.0},
             "machine": {"cpu": "test cpu", "cpus": 2}}
@@ -83,7 +83,7 @@ def test_table_flags_rows_trained_by_different_code(tmp_path, monkeypatch):
     floor = {"num": 1000, "evaluator": "kzoo-digits-v1", "metrics": {**metrics, "fd": 0.2, "coverage": 10}}
     args = quality.parse_args(["--out", str(tmp_path)])
     text = quality.write_table(args, records, floor, total_seconds=600)
-    assert "| dcgan | jax | 2 | 2.2 min | 12.35 | 0.0123 | 8.00 | 9/10 |" in text
+    assert "| dcgan | jax | 2000 | 2.2 min | 12.35 | 0.0123 | 8.00 | 9/10 |" in text
     assert "| 0.50 |" in text  # cgan's label accuracy
     assert "whole command 10.0 min" in text
     assert "dcgan on jax (9/10" in text
