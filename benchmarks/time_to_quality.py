@@ -123,6 +123,10 @@ def run_worker(args, run):
               f"precision {metrics['precision']:.2f} recall {metrics['recall']:.2f}"
               + (f" (raw generator: fd {point['raw']['fd']:.2f} precision {point['raw']['precision']:.2f})"
                  if "raw" in point else ""), flush=True)
+    from kzoo import images as image_files
+
+    # The last evaluation's first 64 samples, beside the numbers.
+    image_files.save_grid(images[:64], result_path(args, run)[: -len(".json")] + ".png", nrow=8)
     record = {
         "benchmark": "time_to_quality",
         "run": run,
