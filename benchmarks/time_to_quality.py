@@ -3,6 +3,7 @@
     python benchmarks/time_to_quality.py              # the table in benchmarks/README.md
     python benchmarks/time_to_quality.py --runs kzoo:jax,torch-dcgan --steps 3000 --eval-every 250
     python benchmarks/time_to_quality.py --runs kzoo:tensorflow --set augment=translation --tag aug
+    python benchmarks/time_to_quality.py --ablate --runs kzoo:jax   # each stabilizer on and off
 
 A user picking a tool wants to know how soon it gives good digits, more than its images per
 second. Each run trains on "mnist-5k:train" (the 4,000 train-split images; the metrics' 1,000
@@ -22,6 +23,10 @@ Runs (--runs, comma-separated), each in its own subprocess, one after the other:
                      torch.optim.Adam (the plain-torch loop of benchmarks/throughput.py; 5x5
                      kernels with symmetric padding, so a slightly different network); sampled
                      with its generator in eval mode.
+
+--ablate: the ablation table instead. For the one kzoo:BACKEND run given, the model at its
+defaults and then once per stabilizer of ABLATIONS switched the other way (on where the default
+has it off, off where it is on), each at the same budget and seed, scored at the end.
 """
 
 import argparse
@@ -39,6 +44,19 @@ from _trainers import DATASET, KerasTrainer, TorchTrainer  # noqa: E402
 KEPT = ("fd", "kid", "classifier_score", "coverage", "precision", "recall")
 DEFAULT_RUNS = "kzoo:jax,kzoo:tensorflow,kzoo:torch,keras-guide:tensorflow,torch-dcgan"
 DEFAULT_OUT = os.path.join(_common.RESULTS, "time_to_quality")
+# Each stabilizer of kzoo.AdversarialModel: (name in the table, settings that turn it on, that turn it off).
+ABLATIONS = (
+    ("generator averaging", {"ema_decay": 0.999}, {"ema_decay": 0.0}),
+    ("DiffAugment translation", {"augment": "translation"}, {"augment": ""}),
+    ("DiffAugment translation + cutout", {"augment": "translation,cutout"}, {"augment": ""}),
+    ("minibatch std (group 4)", {"minibatch_std": 4}, {"minibatch_std": 0}),
+    ("packing 2", {"pack": 2}, {"pack": 1}),
+    ("label smoothing 0.1", {"label_smoothing": 0.1}, {"label_smoothing": 0.0}),
+    ("instance noise 0.1", {"instance_noise": 0.1}, {"instance_noise": 0.0}),
+    ("separate learning rates (D 4e-4, G 1e-4)", {"d_learning_rate": 4e-4, "g_learning_rate": 1e-4},
+     {"d_learning_rate": None, "g_learning_rate": None}),
+    ("R1 penalty (gamma 1)", {"r1_gamma": 1.0}, {"r1_gamma": 0.0}),
+)
 
 
 def parse_args(argv=None):
@@ -58,6 +76,7 @@ def parse_args(argv=None):
     parser.add_argument("--tag", default="", help="suffix of the result files (ablations)")
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds allowed per run")
+    parser.add_argument("--ablate", action="store_true", help="each stabilizer on and off (see above)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -205,6 +224,48 @@ def plot(records, path):
     fig.savefig(path)
 
 
+def ablation_settings(args):
+    """[(tag, label, settings)]: the defaults, then each stabilizer the other way round."""
+    from kzoo import registry
+
+    defaults = registry.load_model_class(args.model).default_hyperparameters()
+    rows = [("default", "defaults", {})]
+    for label, on, off in ABLATIONS:
+        if not set(on) <= set(defaults):
+            continue
+        is_on = all(defaults[k] == v for k, v in on.items())
+        settings = off if is_on else on
+        tag = "ablate-" + "-".join(f"{k}={v}" for k, v in settings.items()).replace(",", "+")
+        rows.append((tag, f"{label}: {'off' if is_on else 'on'}", settings))
+    return rows
+
+
+def run_ablations(args):
+    if len(args.runs) != 1 or not args.runs[0].startswith("kzoo:"):
+        raise SystemExit("--ablate takes one kzoo:BACKEND run")
+    run, rows, records = args.runs[0], ablation_settings(args), []
+    for tag, label, settings in rows:
+        sub = argparse.Namespace(**vars(args))
+        sub.tag = tag
+        sub.sets = list(args.sets) + [f"{k}={v}" for k, v in settings.items()]  # None -> "None", "" -> ""
+        print(f"== {label} (load {_common.load_average()})", flush=True)
+        env = dict(os.environ, KERAS_BACKEND=run.partition(":")[2], TF_CPP_MIN_LOG_LEVEL="3")
+        if subprocess.run(worker_command(sub, run), env=env, timeout=args.timeout).returncode == 0:
+            records.append((label, json.load(open(result_path(sub, run)))))
+    head = ["setting", "fd", "kid", "classifier score", "coverage", "precision", "recall", "train time"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    for label, r in records:
+        last = r["curve"][-1]
+        lines.append(f"| {label} | {last['fd']:.2f} | {last['kid']:.4f} | {last['classifier_score']:.2f} | "
+                     f"{last['coverage']}/10 | {last['precision']:.2f} | {last['recall']:.2f} | "
+                     f"{r['train_seconds'] / 60:.1f} min |")
+    text = "\n".join(lines)
+    with open(os.path.join(args.out, f"ablations-{args.model}-{run.partition(':')[2]}.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+    return 0 if len(records) == len(rows) else 1
+
+
 def main(argv=None):
     args = parse_args(argv)
     args.out = os.path.abspath(args.out)
@@ -214,6 +275,9 @@ def main(argv=None):
         _common.select_backend(backend)
         run_worker(args, args.worker)
         return 0
+    if args.ablate:
+        _common.select_backend(args.runs[0].partition(":")[2])
+        return run_ablations(args)
     records = []
     for run in args.runs:  # one after the other: the timings never overlap
         backend = "torch" if run == "torch-dcgan" else run.partition(":")[2]
