@@ -19,7 +19,9 @@ def averaged_copy(network, build):
     if len(copy.weights) != len(network.weights) or any(a.shape != b.shape for a, b in pairs):
         raise ValueError(f"{network.name}: a second build has other weights; it cannot be averaged")
     for target, source in pairs:
-        target.assign(source)
+        # A copy: assigning `source` itself makes both variables hold one JAX buffer, which
+        # Keras's jitted step donates twice ("Attempt to donate the same buffer twice").
+        target.assign(ops.copy(source.value))
     return copy
 
 
