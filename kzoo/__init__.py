@@ -24,6 +24,7 @@ _LAZY = {
     "data": ("kzoo.data", None),
     "metrics": ("kzoo.metrics", None),
     "use_devices": ("kzoo.distribution", "use_devices"),
+    "distribution": ("kzoo.distribution", None),
 }
 
 __all__ = [
