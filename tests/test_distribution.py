@@ -236,7 +236,13 @@ def test_two_processes_train_one_run_written_once_which_resumes_on_one_device(tm
     cluster = ["--coordinator", f"localhost:{free_port()}", "--num-processes", 2]
     processes = [kzoo_process("train", *tiny_cli_arguments(), "--epochs", 1, "--out", "run", *cluster,
                               "--process-id", i, cwd=folders[i]) for i in (0, 1)]
-    logs = [finished(p) for p in processes]
+    try:
+        logs = [finished(p) for p in processes]
+    finally:  # one that failed leaves the other waiting for it: end both
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     assert "on 2 devices" in logs[0] and "process 1 of 2 (process 0 writes the run)" in logs[1]
     assert list(folders[1].iterdir()) == [], "process 1 wrote something"
     run = folders[0] / "run"
