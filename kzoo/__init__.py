@@ -23,11 +23,13 @@ _LAZY = {
     "models": ("kzoo.models", None),
     "data": ("kzoo.data", None),
     "metrics": ("kzoo.metrics", None),
+    "use_devices": ("kzoo.distribution", "use_devices"),
+    "distribution": ("kzoo.distribution", None),
 }
 
 __all__ = [
     "AdversarialModel", "Player", "PlayersModel", "Step", "create_model", "input_gradient", "list_models",
-    "load_model", "model_entry",
+    "load_model", "model_entry", "use_devices",
 ]
 
 

@@ -131,6 +131,27 @@ def _parse_sets(values):
     return parsed
 
 
+# ----------------------------------------------------------- several devices (issue 13)
+def _device_options(command):
+    """--devices and the options that join several processes (see kzoo.distribution)."""
+    from kzoo.distribution import ENVIRONMENT
+
+    options = [
+        click.option("--devices", metavar="N|all",
+                     help="Train data-parallel on N devices, or all (JAX: GPUs, TPUs or CPU devices); "
+                          "--batch-size is the global batch, split evenly across them."),
+        click.option("--coordinator", metavar="HOST:PORT",
+                     help=f"Several processes (one per host): process 0's address (${ENVIRONMENT['coordinator']})."),
+        click.option("--num-processes", type=click.IntRange(min=1),
+                     help=f"Several processes: how many (${ENVIRONMENT['num_processes']})."),
+        click.option("--process-id", type=click.IntRange(min=0),
+                     help=f"Several processes: this one's, 0 to N-1; 0 writes the run (${ENVIRONMENT['process_id']})."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
 @click.argument("name", required=False)
 @click.option("--backend", "-b", help=BACKEND_HELP)
@@ -151,20 +172,26 @@ def _parse_sets(values):
 @click.option("--samples", type=click.IntRange(min=1), default=64, show_default=True, help="Images in each epoch's sample grid.")
 @click.option("--evaluate/--no-evaluate", default=False, show_default=True,
               help="Compute the digit-evaluator metrics after every epoch (28x28x1 models) into history.csv.")
+@_device_options
 def train(name, backend, dataset, epochs, steps_per_epoch, batch_size, latent_dim, seed, out, resume, sets,
-          samples, evaluate):
+          samples, evaluate, devices, coordinator, num_processes, process_id):
     """Train model NAME, or continue a run with --resume.
 
     Writes to the run directory: model.keras after every epoch (atomically: a crash or
     Ctrl-C leaves the last good one), samples/epoch_NNN.png, history.csv, losses.png and
     config.json. --resume RUN --epochs N trains N more epochs, counting on from those done;
     --resume RUN alone finishes the epochs the run was started for (after a crash or Ctrl-C).
+    With several processes, run the same command on each (its own --process-id).
     """
     if not name and not resume:
         raise click.UsageError("give a model NAME to train, or --resume RUN")
     if resume and (sets or latent_dim or out):
         raise click.UsageError("--resume continues a run as it was: --set, --latent-dim and --out do not apply")
     hyperparameters = _parse_sets(sets)
+    from kzoo import distribution  # no keras: checks the options before anything loads
+
+    devices = distribution.parse_devices(devices)
+    cluster = distribution.Cluster.from_options(coordinator, num_processes, process_id)
     if latent_dim is not None:
         hyperparameters["latent_dim"] = latent_dim
     if name:
@@ -183,13 +210,13 @@ def train(name, backend, dataset, epochs, steps_per_epoch, batch_size, latent_di
         run_dir = training.train(
             name, dataset=dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
             seed=seed, hyperparameters=hyperparameters, out=out, resume=resume, sample_count=samples,
-            evaluate=evaluate, log=lambda m: click.echo(m, err=True),
+            evaluate=evaluate, log=lambda m: click.echo(m, err=True), devices=devices, cluster=cluster,
         )
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted; the last completed epoch's checkpoint is kept: continue with "
                    f"kzoo train --resume {resume or out or 'RUN'}", err=True)
         sys.exit(130)
-    click.echo(f"done ({chosen}): {run_dir}")
+    click.echo(f"done ({chosen}): {run_dir or 'process 0 writes the run'}")
 
 
 # ------------------------------------------------------------------------ sample, evaluate

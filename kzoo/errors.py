@@ -34,3 +34,7 @@ class HyperparameterError(KzooError, TypeError):
 
 class RunError(KzooError):
     """A run directory or checkpoint that is missing or unreadable."""
+
+
+class DistributionError(KzooError):
+    """Devices or processes asked for that this backend or machine cannot give (see kzoo.distribution)."""

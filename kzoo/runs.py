@@ -38,10 +38,15 @@ def new_run_dir(model_name, out=None, root="runs"):
             path = Path(root) / f"{model_name}-{stamp}-{suffix}"
     else:
         path = Path(out)
-        if (path / CONFIG).exists():
-            raise RunError(f"{path} already holds a run: continue it with --resume {path}, or pick another --out")
+        check_free(path)
     (path / SAMPLES).mkdir(parents=True, exist_ok=True)
     return path
+
+
+def check_free(path):
+    """Refuse a directory that already holds a run (also checked by processes that do not write it)."""
+    if (Path(path) / CONFIG).exists():
+        raise RunError(f"{path} already holds a run: continue it with --resume {path}, or pick another --out")
 
 
 def atomic_write_text(path, text):

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 
 import kzoo
-from kzoo import backend, backend_choice, images, registry, runs, sampling, saving
+from kzoo import backend, backend_choice, distribution, images, registry, runs, sampling, saving
 from kzoo import data as datasets
 from kzoo.errors import DatasetError, HyperparameterError, RunError
 
@@ -102,6 +102,8 @@ def train(
     evaluate=False,
     verbose="auto",
     log=print,
+    devices=None,
+    cluster=None,
 ):
     """Train a new run (`model_name`) or continue one (`resume`); return the run directory.
 
@@ -109,8 +111,16 @@ def train(
     the planned epochs for a resumed one. Everything that can be wrong with the request (model,
     hyperparameters, dataset, batch size) is checked before the run directory is created: a
     rejected run leaves nothing on disk.
+    `devices` ("all" or a count) trains data-parallel, `cluster` (a `kzoo.distribution.Cluster`)
+    together with other processes, of which only the first writes the run directory (the
+    others return `out`, or None); see `kzoo.distribution`.
     """
     backend_name = keras.backend.backend()
+    # Several devices: set up before any model is created or loaded (its weights are placed then).
+    if devices is None and cluster is None:
+        placement = distribution.current()
+    else:
+        placement = distribution.use_devices(devices, cluster)
     if resume is not None:
         run_dir = Path(resume)
         config = runs.read_config(run_dir)
@@ -128,13 +138,16 @@ def train(
             if epochs < 1:
                 raise RunError(f"{run_dir} has trained all {start_epoch} epochs it was started for: "
                                "give --epochs N to train N more")
+        placement.check_batch_size(batch_size)
         history = [row for row in runs.read_history(run_dir) if row["epoch"] <= start_epoch]
         config.setdefault("resumed", []).append(
-            {"at_epoch": start_epoch, "backend": backend_name, "command": sys.argv, "time": _now()}
+            {"at_epoch": start_epoch, "backend": backend_name, "command": sys.argv, "time": _now(),
+             "devices": placement.record()}
         )
-        log(f"resuming {run_dir} at epoch {start_epoch} on {backend_name}")
+        log(f"resuming {run_dir} at epoch {start_epoch} on {backend_name}{_on_devices(placement)}")
     else:
         seed = secrets.randbelow(2**31) if seed is None else int(seed)
+        seed = backend.agreed_seed(seed)  # several processes: the first one's
         backend.set_seed(seed)
         cls = registry.load_model_class(model_name)
         x, y = datasets.load(dataset)
@@ -143,7 +156,13 @@ def train(
         batch_size = batch_size or 64
         epochs = epochs or int(cls.default_epochs)
         _check_batch_size(batch_size, x)
-        run_dir = runs.new_run_dir(registry.model_entry(model_name).name, out)
+        placement.check_batch_size(batch_size)
+        if placement.writes:
+            run_dir = runs.new_run_dir(registry.model_entry(model_name).name, out)
+        else:  # another process writes the run; this one refuses what that one will refuse
+            run_dir = None if out is None else Path(out)
+            if run_dir is not None:
+                runs.check_free(run_dir)
         start_epoch, history = 0, []
         config = {
             "model": registry.model_entry(model_name).name,
@@ -155,21 +174,24 @@ def train(
             "created": _now(),
             "command": sys.argv,
             "versions": versions(backend_name),
+            "devices": placement.record(),
         }
-        log(f"training {config['model']} on {backend_name}; run directory: {run_dir}")
+        log(f"training {config['model']} on {backend_name}{_on_devices(placement)}; run directory: {run_dir}")
 
     steps = steps_per_epoch or config.get("steps_per_epoch") or len(x) // batch_size
     config["steps_per_epoch"] = steps
     config["epochs"] = start_epoch + epochs
-    runs.write_config(run_dir, config)
+    if placement.writes:
+        runs.write_config(run_dir, config)
 
     labels = y if model.conditional else None
     stopper = _StopOnNonFinite()
     for epoch in range(start_epoch, start_epoch + epochs):
         xb, yb = epoch_batches(x, labels, batch_size, steps, epoch, seed)
+        xb, yb, fed_batch_size = placement.local_batches(xb, yb, batch_size)  # several processes: this one's
         started = time.perf_counter()
         result = model.fit(
-            xb, yb, batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch,
+            xb, yb, batch_size=fed_batch_size, epochs=epoch + 1, initial_epoch=epoch,
             shuffle=False, verbose=verbose, callbacks=[stopper],
         )
         seconds = time.perf_counter() - started
@@ -185,16 +207,30 @@ def train(
         if evaluate:
             row.update(_evaluate(model, seed))
         history.append(row)
+        # Every process computes (a computation spans all processes' devices); one writes.
+        grid_images, per_row = sampling.grid_samples(model, sample_count, seed=seed)
+        if not placement.writes:
+            continue
         runs.write_history(run_dir, history)
         images.plot_losses(
             {k: [r.get(k) for r in history] for k in (m.name for m in model.metrics)},
             run_dir / runs.LOSS_PLOT,
             title=f"{config['model']} ({backend_name})",
         )
-        grid_images, per_row = sampling.grid_samples(model, sample_count, seed=seed)
         images.save_grid(grid_images, run_dir / runs.SAMPLES / f"epoch_{epoch + 1:03d}.png", nrow=per_row)
-        saving.save_model_atomically(model, run_dir / runs.CHECKPOINT, info={"epoch": epoch + 1})
+        with distribution.this_process_only():  # the other processes are not saving
+            saving.save_model_atomically(model, run_dir / runs.CHECKPOINT, info={"epoch": epoch + 1})
     return run_dir
+
+
+def _on_devices(placement):
+    """' on 2 devices (cpu:0, cpu:1), process 1 of 2 (process 0 writes the run)' or ''."""
+    if placement.count == 1 and placement.num_processes == 1:
+        return ""
+    text = f" on {placement.count} devices ({', '.join(placement.devices)})"
+    if placement.num_processes > 1:
+        text += f", process {placement.process_id} of {placement.num_processes} (process 0 writes the run)"
+    return text
 
 
 def _check_batch_size(batch_size, x):

@@ -23,6 +23,12 @@ Settings
 - `fit_arguments(arguments)`: how `fit()` feeds arrays (TensorFlow: without tf.data's autotuning).
 - `set_seed(seed)`: seeding Python, numpy and Keras without importing TensorFlow needlessly.
 
+Several devices (issue 13; see `kzoo.distribution`)
+- `data_parallel(devices, cluster) -> (device names, process id, process count)`: train every
+  model created from now on over `devices` ("all" or a count), after joining `cluster`'s
+  processes; raises `DistributionError` where the backend cannot.
+- `agreed_seed(seed)`: process 0's seed on every process of a cluster.
+
 Layer fast paths (None where there is none: the layer then runs Keras's own code)
 - `conv_transpose(...)`, `batch_norm_training(...)`: see `kzoo.layers`.
 """
@@ -49,12 +55,16 @@ fit_arguments = _module.fit_arguments
 set_seed = _module.set_seed
 conv_transpose = _module.conv_transpose
 batch_norm_training = _module.batch_norm_training
+data_parallel = _module.data_parallel  # several devices (issue 13)
+agreed_seed = _module.agreed_seed  # several devices (issue 13)
 
 __all__ = [
     "BACKEND",
     "CONV_DATA_FORMAT",
+    "agreed_seed",
     "batch_norm_training",
     "conv_transpose",
+    "data_parallel",
     "fit_arguments",
     "input_gradient",
     "minimize",

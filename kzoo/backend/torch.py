@@ -126,3 +126,26 @@ def batch_norm_training(inputs, gamma, beta, epsilon, channel_axis):
         x, mean, variance, weight=gamma, bias=beta, training=True, momentum=1.0, eps=epsilon,
     )
     return outputs, mean, variance * ((count - 1) / count)
+
+
+# ------------------------------------------------------------------ several devices (issue 13)
+
+
+def data_parallel(devices, cluster):
+    """One device only: Keras 3.15.1 has no data parallelism on torch.
+
+    It landed on Keras's main branch after 3.15.1 (keras-team/keras#23052); its trainer wraps
+    the model in DistributedDataParallel and only Keras's default step calls through that
+    wrapper, so kzoo's step will have to all-reduce its gradients itself.
+    """
+    from kzoo.errors import DistributionError
+
+    if devices in (1, None) and cluster is None:
+        return [], 0, 1
+    raise DistributionError(
+        "training on several devices is not supported on torch: Keras 3.15.1 has no torch data parallelism "
+        "(a Keras release after 3.15.1 adds it; kzoo does not use it yet); use --backend jax"
+    )
+
+
+agreed_seed = common.same_value  # one process: its own seed
