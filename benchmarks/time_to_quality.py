@@ -77,6 +77,7 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=DEFAULT_OUT)
     parser.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds allowed per run")
     parser.add_argument("--ablate", action="store_true", help="each stabilizer on and off (see above)")
+    parser.add_argument("--keep-model", action="store_true", help="also save each kzoo run's model (.keras)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -144,8 +145,11 @@ def run_worker(args, run):
                  if "raw" in point else ""), flush=True)
     from kzoo import images as image_files
 
-    # The last evaluation's first 64 samples, beside the numbers.
-    image_files.save_grid(images[:64], result_path(args, run)[: -len(".json")] + ".png", nrow=8)
+    # The last evaluation's first 64 samples, beside the numbers; with --keep-model, the model too.
+    stem = result_path(args, run)[: -len(".json")]
+    image_files.save_grid(images[:64], stem + ".png", nrow=8)
+    if args.keep_model and getattr(trainer, "model", None) is not None:
+        trainer.model.save(stem + ".keras")
     record = {
         "benchmark": "time_to_quality",
         "run": run,
@@ -185,6 +189,8 @@ def worker_command(args, run):
         cmd += ["--steps", str(args.steps)]
     if args.tag:
         cmd += ["--tag", args.tag]
+    if args.keep_model:
+        cmd += ["--keep-model"]
     for setting in args.sets:
         cmd += ["--set", setting]
     return cmd
