@@ -32,7 +32,7 @@ class KerasTrainer:
         self.labels = y if self.model.conditional else None
         self.name, self.seed, self.batch_size, self.chunk, self.steps_done = name, seed, batch_size, 0, 0
         # As many generator steps as `kzoo train` makes by default (its epochs are passes over mnist-5k).
-        self.default_steps = int(getattr(cls, "default_epochs", 5)) * (5000 // batch_size)
+        self.default_steps = cls.default_steps(batch_size=batch_size) if hasattr(cls, "default_steps") else None
         self.hyperparameters = self.model.get_config()
         self.kzoo_version = kzoo.__version__
 

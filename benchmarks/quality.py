@@ -185,7 +185,7 @@ def budget(args, name):
     from kzoo import registry
 
     cls = registry.load_model_class("dcgan" if name in ANCHORS else name)
-    return max(args.min_steps, int(cls.default_epochs) * (5000 // args.batch_size))
+    return max(args.min_steps, cls.default_steps(batch_size=args.batch_size))
 
 
 def run_worker(args, backend, name):

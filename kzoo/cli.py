@@ -103,7 +103,10 @@ def info(name, as_json):
     click.echo(f"  paper:       {details['paper'] or '-'}")
     click.echo(f"  conditional: {'yes (train on labelled data)' if details['conditional'] else 'no'}")
     if details.get("default_epochs"):
-        click.echo(f"  training:    {details['default_epochs']} epochs by default (kzoo train --epochs N)")
+        per_epoch = details.get("default_steps_per_epoch")
+        length = f"of {per_epoch} steps" if per_epoch else "(passes over the data; mnist-5k: 78 steps at batch 64)"
+        click.echo(f"  training:    {details['default_epochs']} epochs {length} by default "
+                   "(kzoo train --epochs N --steps-per-epoch S)")
     click.echo("  hyperparameters (kzoo train --set NAME=VALUE):")
     rows = []
     for key, value in details["hyperparameters"].items():

@@ -182,8 +182,16 @@ class PlayersModel(keras.Model):
     }
     paper = None
     conditional = False
-    # What `kzoo train` trains without --epochs: passes over the data (mnist-5k: 78 steps at batch 64).
+    # What `kzoo train` trains without --epochs / --steps-per-epoch: `default_epochs` epochs of
+    # `default_steps_per_epoch` steps (None: one pass over the data; mnist-5k: 78 steps at batch 64).
+    # An epoch ends with a checkpoint and a sample grid: fast models take longer epochs.
     default_epochs = 5
+    default_steps_per_epoch = None
+
+    @classmethod
+    def default_steps(cls, dataset_size=5000, batch_size=64):
+        """Generator steps of a default `kzoo train` run (mnist-5k has 5,000 images)."""
+        return int(cls.default_epochs) * int(cls.default_steps_per_epoch or dataset_size // batch_size)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -402,6 +402,7 @@ def model_info(name: str) -> dict:
         "paper": getattr(cls, "paper", None),
         "conditional": bool(getattr(cls, "conditional", False)),
         "default_epochs": getattr(cls, "default_epochs", None),
+        "default_steps_per_epoch": getattr(cls, "default_steps_per_epoch", None),
         "hyperparameters": dict(cls.default_hyperparameters()),
         # What each accepts and what it is for, where the class says (kzoo.hyperparameters).
         "hyperparameter_details": {

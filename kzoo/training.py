@@ -178,7 +178,8 @@ def train(
         }
         log(f"training {config['model']} on {backend_name}{_on_devices(placement)}; run directory: {run_dir}")
 
-    steps = steps_per_epoch or config.get("steps_per_epoch") or len(x) // batch_size
+    steps = (steps_per_epoch or config.get("steps_per_epoch") or getattr(model, "default_steps_per_epoch", None)
+             or len(x) // batch_size)
     config["steps_per_epoch"] = steps
     config["epochs"] = start_epoch + epochs
     if placement.writes:

@@ -428,7 +428,7 @@ def test_create_model_drops_none_and_compiles(fake_base):
         "value": "tiny_mod:Tiny", "description": "A tiny model.", "paper": "Tiny et al. 2020",
         "conditional": False, "hyperparameters": {"width": 8, "depth": 2, "name": None},
         # A base class without kzoo's hyperparameter specs or default length: nothing more to say.
-        "default_epochs": None, "hyperparameter_details": {},
+        "default_epochs": None, "default_steps_per_epoch": None, "hyperparameter_details": {},
     }
     entry = registry.model_entry("tiny")  # after loading, the entry reflects the class itself
     assert (entry.description, entry.paper, entry.conditional) == ("A tiny model.", "Tiny et al. 2020", False)
