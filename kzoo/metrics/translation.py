@@ -170,7 +170,7 @@ def evaluate_translation_model(model, dataset, num=1000, seed=0):
         hole = getattr(model, "hole", None)
         scores = evaluate_translation(outputs, inputs, targets, labels, hole=hole)
         prefix = "" if direction == "a2b" else "b2a_"
-        result.update({prefix + key: value for key, value in scores.items()})
+        result.update({prefix + key: value for key, value in scores.items() if not (prefix and key in ("n", "evaluator"))})
     return result
 
 
