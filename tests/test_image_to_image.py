@@ -236,8 +236,8 @@ def test_cyclegan_saved_reloads_with_its_pool_and_translates_alike(trained, tmp_
     model = run.model
     model.save(tmp_path / "c.keras")
     restored = kzoo.load_model(tmp_path / "c.keras")
-    for direction, images in (("a2b", run.x[:3]), ("b2a", run.y[:3])):
-        np.testing.assert_allclose(restored.translate(images, direction), model.translate(images, direction), atol=1e-6)
+    for direction, batch in (("a2b", run.x[:3]), ("b2a", run.y[:3])):
+        np.testing.assert_allclose(restored.translate(batch, direction), model.translate(batch, direction), atol=1e-6)
     for name in ("pool_a", "pool_b"):
         np.testing.assert_array_equal(getattr(restored, name).images.numpy(), getattr(model, name).images.numpy())
         assert int(getattr(restored, name).count.numpy()) == 6

@@ -1,5 +1,4 @@
 import keras
-from keras import ops
 
 from kzoo import hyperparameters as hp
 from kzoo.models import image_blocks
