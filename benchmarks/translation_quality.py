@@ -44,8 +44,8 @@ BUDGETS = {
     "context-encoder": {"task": "mnist-5k:masked", "epochs": 5, "batch_size": 32, "hyperparameters": {"width": 32}},
     "cyclegan": {"task": "mnist-5k:thick", "epochs": 5, "batch_size": 16,
                  "hyperparameters": {"width": 16, "residual_blocks": 3}},
-    "vae": {"task": "mnist-5k:train", "epochs": 10, "batch_size": 64, "hyperparameters": {}},
-    "aae": {"task": "mnist-5k:train", "epochs": 10, "batch_size": 64, "hyperparameters": {}},
+    "vae": {"task": "mnist-5k:train", "epochs": 20, "batch_size": 64, "hyperparameters": {}},
+    "aae": {"task": "mnist-5k:train", "epochs": 20, "batch_size": 64, "hyperparameters": {}},
 }
 MODELS = tuple(BUDGETS)
 DEFAULT_BACKENDS = ("jax", "tensorflow")

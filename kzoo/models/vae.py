@@ -11,7 +11,8 @@ class VAE(AutoencoderModel):
     """Variational autoencoder: convolutional encoder and decoder trained on the evidence lower bound.
 
     Encoder: the mean and log-variance of a Gaussian posterior over `latent_dim` codes; decoder:
-    Bernoulli logits of every pixel (keras-io's networks at width 32). Loss: the negative ELBO,
+    Bernoulli logits of every pixel (TensorFlow's CVAE encoder and keras-io's decoder at width 32;
+    kzoo/models/image_blocks.py says why not keras-io's encoder). Loss: the negative ELBO,
     the binary cross-entropy summed over each image's pixels (targets rescaled to [0, 1]) plus
     KL(q(z|x) || N(0, I)), averaged over the batch, with the reparameterization trick.
     Adam(1e-3), as keras-io (the paper used Adagrad).
