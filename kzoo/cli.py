@@ -44,6 +44,7 @@ def main(strict_plugins):
       kzoo train dcgan --backend jax    train on the embedded MNIST digits
       kzoo sample runs/dcgan-...        an image grid from a run
       kzoo evaluate runs/dcgan-...      quality metrics of a run
+      kzoo translate runs/pix2pix-... digits/    apply an image-to-image run to images
     """
     # `kzoo list` reports broken plugins itself; elsewhere they are noise unless asked for.
     logging.getLogger("kzoo.registry").setLevel(logging.ERROR)
@@ -159,7 +160,9 @@ def _device_options(command):
 @click.argument("name", required=False)
 @click.option("--backend", "-b", help=BACKEND_HELP)
 @click.option("--dataset", "-d", help="mnist-5k (embedded, default), mnist, fashion_mnist, cifar10, "
-              "an .npz file (x, optional y) or a folder of images (one subfolder per class).")
+              "an .npz file (x, optional y) or a folder of images (one subfolder per class). "
+              "Image-to-image models: mnist-5k:edges, mnist-5k:masked, mnist-5k:noisy, mnist-5k:thick, "
+              "an .npz of pairs (a, b) or a folder with A/ and B/.")
 @click.option("--epochs", "-e", type=click.IntRange(min=1),
               help="Epochs to train (default: the model's own, see kzoo info); with --resume, epochs to train "
                    "beyond those done (default: the rest of the run's planned epochs).")
@@ -264,27 +267,70 @@ def sample(run_or_file, num, seed, label, out, code, raw, backend):
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise and subset seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--raw", is_flag=True, help="Score the raw generator, not its weight average (models with ema_decay > 0).")
+@click.option("--dataset", "-d", help="Autoencoders and image-to-image models: held-out data to score against "
+              "(default: the held-out digits of the run's dataset).")
 @click.option("--backend", "-b", help=BACKEND_HELP)
-def evaluate(run_or_file, num, seed, as_json, raw, backend):
+def evaluate(run_or_file, num, seed, as_json, raw, dataset, backend):
     """Score a run's generator with the embedded digit evaluator (28x28x1 models).
 
     Metrics are computed on kzoo's own digit classifier, not Inception: compare them with each
-    other, at the same --num, never with published FID values.
+    other, at the same --num, never with published FID values. Image-to-image models get L1,
+    PSNR, SSIM and class preservation on held-out pairs; autoencoders reconstruction error too.
     """
     import numpy as np
 
     model = _load(run_or_file, backend)
+    if hasattr(model, "quality_metrics"):  # autoencoders and image-to-image models: kzoo/metrics/translation.py
+        _print_scores(model.quality_metrics(dataset or _run_dataset(run_or_file), num=num, seed=seed), as_json)
+        return
     if tuple(model.image_shape) != (28, 28, 1):
         raise KzooError(f"the digit evaluator takes 28x28x1 images; this model makes {model.image_shape}")
     from kzoo import metrics
 
     labels = np.arange(num) % model.num_classes if model.conditional else None
     result = metrics.evaluate_images(model.sample(num, seed=seed, labels=labels, raw=raw), labels=labels, seed=seed)
+    _print_scores(result, as_json)
+
+
+def _print_scores(result, as_json):
     if as_json:
         click.echo(json.dumps(result, indent=2, default=float))
         return
+    width = max([18, *(len(key) + 1 for key in result)])
     for key, value in result.items():
-        click.echo(f"{key:<18} {value:.4f}" if isinstance(value, float) else f"{key:<18} {value}")
+        click.echo(f"{key:<{width}} {value:.4f}" if isinstance(value, float) else f"{key:<{width}} {value}")
+
+
+def _run_dataset(run_or_file):
+    """The dataset a run trained on (from its config.json); a bare .keras file has none."""
+    from pathlib import Path
+
+    from kzoo import runs
+
+    if not Path(run_or_file).is_dir():
+        raise KzooError(f"{run_or_file} is a model file without a run's config.json: pass --dataset")
+    return runs.read_config(run_or_file)["dataset"]
+
+
+# ------------------------------------------------------------------------------ translate
+@main.command()
+@click.argument("run_or_file", type=click.Path(exists=True))
+@click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
+@click.option("--out", "-o", type=click.Path(file_okay=False),
+              help="Folder to write to (default: RUN/translations/<INPUT name>-<direction>).")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="a2b, or b2a for models that learn both ways (cyclegan).")
+@click.option("--backend", "-b", help=BACKEND_HELP)
+def translate(run_or_file, input_path, out, direction, backend):
+    """Translate the images in INPUT with an image-to-image run (pix2pix, cyclegan, context-encoder).
+
+    INPUT is a folder of images or an .npz (array x, or a / b). Writes one PNG per image, named
+    after its file, grid.png (input and output side by side) and translations.npz.
+    """
+    model = _load(run_or_file, backend)
+    from kzoo import translate as translating
+
+    click.echo(str(translating.translate_files(model, run_or_file, input_path, out, direction)))
 
 
 def _table(header, rows):

@@ -86,6 +86,11 @@ def load(spec=None):
     module docstring for the formats. Raises DatasetError on bad input.
     """
     kind, value = _resolve(spec)
+    if kind == "task":
+        raise DatasetError(
+            f"{value} is an image-to-image task (pairs of images), for pix2pix, context-encoder or "
+            f"cyclegan; models that make images from noise train on {DEFAULT} or {FORMATS}"
+        )
     if kind == "embedded":
         x, y = _load_embedded()
         source = DEFAULT
@@ -114,7 +119,7 @@ def describe(spec=None):
     missing path or an unknown name.
     """
     kind, value = _resolve(spec)
-    if kind in ("embedded", "split", "keras"):
+    if kind in ("embedded", "split", "keras", "task"):
         return value
     return str(value)
 
@@ -155,13 +160,19 @@ def check_fits(x, image_shape, y=None, num_classes=None):
 
 
 def _resolve(spec):
-    """Return (kind, value): ("embedded"|"split"|"keras", canonical name) or ("npz"|"folder", absolute Path)."""
+    """Return (kind, value): ("embedded"|"split"|"keras"|"task", canonical name) or ("npz"|"folder", absolute Path)."""
     if spec is None:
         return "embedded", DEFAULT
     if isinstance(spec, str):
         text = spec.strip()
         if not text:
             raise DatasetError(f"empty dataset name; use one of {', '.join(DATASETS + SPLITS)}, or {FORMATS}")
+        # Image-to-image tasks (kzoo/tasks.py) are pairs of images: known by name here, so that
+        # `describe` records them and `load` says which models take them.
+        from kzoo import tasks
+
+        if tasks.is_task(text):
+            return "task", tasks.describe(text)
         name = _ALIASES.get(text.lower().replace("_", "-"))
         if name is not None:
             kind = "embedded" if name == DEFAULT else "split" if name in SPLITS else "keras"

@@ -7,14 +7,17 @@ import numpy as np
 from kzoo.errors import KzooError
 
 
-def grid_samples(model, num=64, seed=0, label=None, code=None, raw=False):
+def grid_samples(model, num=64, seed=0, label=None, code=None, raw=False, examples=None):
     """(images, images_per_row) for a grid of about `num` samples from numpy noise `seed`.
 
     Conditional models get one row per class (the same noise down each column, so a column
     shows one "style" across classes), or only class `label` when given. With `code`, models
     with latent codes (`code_grid`) lay that code out along each row. `raw` asks for the raw
-    generator instead of its weight average.
+    generator instead of its weight average. Image-to-image models (`preview_grid`) show rows of
+    input, output and target instead, picked from `examples`, their (a, b) training data.
     """
+    if hasattr(model, "preview_grid"):
+        return model.preview_grid(num, seed=seed, examples=examples)
     if code is not None:
         if not hasattr(model, "code_grid"):
             raise KzooError(f"{model.name} has no latent codes: --code is for models such as infogan")

@@ -59,6 +59,13 @@ def epoch_batches(x, y, batch_size, steps, epoch, seed):
     return x[idx], (None if y is None else y[idx])
 
 
+def training_data(model_class, dataset):
+    """(x, y) for `fit`: images and labels, or what the model class loads itself (image pairs:
+    `load_training_data`, kzoo/tasks.py)."""
+    load = getattr(model_class, "load_training_data", None)
+    return load(dataset) if load is not None else datasets.load(dataset)
+
+
 def prepare_hyperparameters(cls, x, y, hyperparameters):
     """Fill image_shape (and num_classes) from the data unless given; check the data fits."""
     hp = dict(hyperparameters)
@@ -130,7 +137,7 @@ def train(
         dataset = dataset or config["dataset"]
         batch_size = batch_size or config["batch_size"]
         seed = config["seed"]
-        x, y = datasets.load(dataset)
+        x, y = training_data(type(model), dataset)
         datasets.check_fits(x, model.image_shape, y if model.conditional else None, getattr(model, "num_classes", None))
         _check_batch_size(batch_size, x)
         if epochs is None:
@@ -150,7 +157,7 @@ def train(
         seed = backend.agreed_seed(seed)  # several processes: the first one's
         backend.set_seed(seed)
         cls = registry.load_model_class(model_name)
-        x, y = datasets.load(dataset)
+        x, y = training_data(cls, dataset)
         hp = prepare_hyperparameters(cls, x, y, {**(hyperparameters or {}), "seed": seed})
         model = registry.create_model(model_name, **hp)
         batch_size = batch_size or 64
@@ -185,7 +192,8 @@ def train(
     if placement.writes:
         runs.write_config(run_dir, config)
 
-    labels = y if model.conditional else None
+    # Conditional models take labels; image-to-image models take their targets (b for each a).
+    labels = y if model.conditional or getattr(model, "takes_targets", False) else None
     stopper = _StopOnNonFinite()
     for epoch in range(start_epoch, start_epoch + epochs):
         xb, yb = epoch_batches(x, labels, batch_size, steps, epoch, seed)
@@ -206,10 +214,10 @@ def train(
         row = {"epoch": epoch + 1, "seconds": round(seconds, 3)}
         row.update({k: float(v[-1]) for k, v in result.history.items()})
         if evaluate:
-            row.update(_evaluate(model, seed))
+            row.update(_evaluate(model, seed, dataset))
         history.append(row)
         # Every process computes (a computation spans all processes' devices); one writes.
-        grid_images, per_row = sampling.grid_samples(model, sample_count, seed=seed)
+        grid_images, per_row = sampling.grid_samples(model, sample_count, seed=seed, examples=(x, y))
         if not placement.writes:
             continue
         runs.write_history(run_dir, history)
@@ -239,9 +247,12 @@ def _check_batch_size(batch_size, x):
         raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(x)} images)")
 
 
-def _evaluate(model, seed, num=1000):
+def _evaluate(model, seed, dataset=None, num=1000):
     from kzoo import metrics
 
+    if hasattr(model, "quality_metrics"):  # autoencoders, image-to-image models: kzoo/metrics/translation.py
+        scores = model.quality_metrics(dataset, num=num, seed=seed)
+        return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and k != "n"}
     if tuple(model.image_shape) != (28, 28, 1):
         raise HyperparameterError("per-epoch evaluation needs a model of 28x28x1 digits (the evaluator's input)")
     labels = np.arange(num) % model.num_classes if model.conditional else None
