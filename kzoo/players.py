@@ -384,13 +384,22 @@ class PlayersModel(keras.Model):
         return cls(**config)
 
     # Keras saves no seed-generator state; without this a resumed run would replay the noise
-    # sequence of its first epochs. (The model has no weights of its own: the networks do.)
+    # sequence of its first epochs. Weights a model adds itself (`self.add_weight`, state JAX
+    # threads) are saved beside it, as Keras's own Layer saves them; the networks save theirs.
     def save_own_variables(self, store):
         store["noise_seed"] = self.seed_generator.state.numpy()
+        for i, variable in enumerate(self._own_variables()):
+            store[str(i)] = variable.numpy()
 
     def load_own_variables(self, store):
         if "noise_seed" in store:
             self.seed_generator.state.assign(store["noise_seed"])
+        for i, variable in enumerate(self._own_variables()):
+            if str(i) in store:
+                variable.assign(store[str(i)])
+
+    def _own_variables(self):
+        return self._trainable_variables + self._non_trainable_variables
 
     def get_compile_config(self):
         if not self.compiled:

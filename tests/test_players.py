@@ -153,3 +153,24 @@ def test_player_replace_keeps_the_rest():
     player = Player("d", networks=["discriminator"], loss=len, steps=3)
     changed = player.replace(reports=("penalty",))
     assert changed.reports == ("penalty",) and changed.steps == 3 and changed.optimizer_key == "d"
+
+
+class WithOwnState(ThreePlayers):
+    """A model with a weight of its own (not in a network): counted up by a player's after_update."""
+
+    def build_networks(self):
+        super().build_networks()
+        self.updates_seen = self.add_weight(shape=(), initializer="zeros", trainable=False, name="updates_seen")
+
+    def players(self):
+        a, b, c = super().players()
+        return [a.replace(after_update=lambda: self.updates_seen.assign_add(1.0)), b, c]
+
+
+def test_a_models_own_weights_are_threaded_and_saved(tmp_path):
+    model = WithOwnState(seed=0)
+    model.compile()
+    model.fit(np.ones((8, 3), "float32"), batch_size=4, verbose=0)
+    assert float(model.updates_seen.numpy()) == 2.0  # threaded through the step on JAX too
+    model.save(tmp_path / "own.keras")
+    assert float(kzoo.load_model(tmp_path / "own.keras").updates_seen.numpy()) == 2.0
