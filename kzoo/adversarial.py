@@ -76,6 +76,10 @@ class AdversarialModel(PlayersModel):
         "instance_noise": hp.Float(0.0, min=0, help="std of Gaussian noise on discriminator inputs, "
                                                     "annealed to 0; 0 = off"),
         "instance_noise_steps": hp.Int(2000, min=1, help="generator updates over which instance noise anneals"),
+        "g_top_k": hp.Float(1.0, min=0, max=1, min_exclusive=True,
+                            help="top-k training: the share of fakes, best scored by the discriminator, whose "
+                                 "gradients the generator follows; 1 = all"),
+        "g_top_k_steps": hp.Int(2000, min=1, help="generator updates over which that share falls from 1 to g_top_k"),
     }
     # Whether the discriminator can judge packed samples (PacGAN): not when it predicts something
     # per sample (classes, codes) or takes labels.
@@ -215,7 +219,14 @@ class AdversarialModel(PlayersModel):
 
     def compute_generator_loss(self, fake_images, labels):
         """The generator's loss for one batch of its own images (differentiated through them)."""
-        return self.generator_loss(self.discriminate(fake_images, labels))
+        logits = self.discriminate(fake_images, labels)
+        if self.g_top_k < 1.0:
+            logits = stabilizers.top_k_gradients(logits, self.top_k_share())
+        return self.generator_loss(logits)
+
+    def top_k_share(self):
+        """Top-k training's share of fakes now: 1, falling linearly to `g_top_k` over `g_top_k_steps`."""
+        return stabilizers.annealed_share(self.g_top_k, self.g_optimizer.iterations, self.g_top_k_steps)
 
     # ---------------------------------------------------------------- the two players
     def players(self):

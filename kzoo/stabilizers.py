@@ -11,6 +11,8 @@ built-in and plugin GANs (../shared/notes/stabilization-and-families.md ranks th
   (Sønderby et al. 2016).
 - `pack`: PacGAN's packing (Lin et al. 2018): the discriminator judges m samples of one source at
   once, concatenated on the channels, so a generator that repeats itself is easy to tell apart.
+- `top_k_gradients`: top-k training (Sinha et al. 2020): the generator follows the gradients of
+  only its best-scored fakes; the worst ones, which pull it towards poor samples, count for nothing.
 
 Randomness comes only from the seed generator passed in (the model's), so JAX threads it and
 runs are reproducible. The image values are in [-1, 1] (kzoo's convention), as in DiffAugment.
@@ -107,3 +109,24 @@ def pack(images, m):
     packed = ops.reshape(images, (-1, m, height, width, channels))
     packed = ops.transpose(packed, (0, 2, 3, 1, 4))
     return ops.reshape(packed, (-1, height, width, m * channels))
+
+
+def annealed_share(final, step, steps):
+    """1 at step 0, falling linearly to `final` at `steps`, then `final`."""
+    progress = ops.minimum(ops.cast(step, "float32") / float(steps), 1.0)
+    return 1.0 - (1.0 - final) * progress
+
+
+def top_k_gradients(logits, share):
+    """`logits` whose gradient flows only through the ceil(share * batch) highest ones.
+
+    The others keep their values (the loss reads the same) but are constants of the gradient;
+    selecting by a threshold keeps every shape static, so the share may change during training.
+    """
+    scores = ops.reshape(logits, (-1,))
+    batch = ops.shape(scores)[0]
+    k = ops.cast(ops.ceil(share * ops.cast(batch, "float32")), "int32")
+    threshold = ops.take(ops.sort(scores), batch - ops.maximum(k, 1))  # the k-th highest
+    chosen = ops.reshape(scores >= threshold, ops.shape(logits))
+    return ops.where(chosen, logits, ops.stop_gradient(logits))
+

@@ -170,3 +170,18 @@ def test_stabilizers_draw_from_the_model_seed_and_reach_both_players(tiny_mnist)
     views = [numpy(m.discriminator_view(x[:4])) for m in models]
     np.testing.assert_array_equal(views[0], views[1])
     assert not np.array_equal(views[0], numpy(models[0].discriminator_view(x[:4])))
+
+
+def test_top_k_training_follows_only_the_best_scored_fakes():
+    logits = np.array([[3.0], [1.0], [2.0], [0.0]], "float32")
+    grad = numpy(backend.input_gradient(
+        lambda t: ops.sum(stabilizers.top_k_gradients(t, 0.5) * 2.0), logits))
+    np.testing.assert_array_equal(grad.ravel(), [2.0, 0.0, 2.0, 0.0])  # the two highest only
+    np.testing.assert_array_equal(numpy(stabilizers.top_k_gradients(logits, 0.5)), logits)  # same values
+    assert float(numpy(stabilizers.annealed_share(0.5, 0, 100))) == 1.0
+    assert float(numpy(stabilizers.annealed_share(0.5, 50, 100))) == pytest.approx(0.75)
+    assert float(numpy(stabilizers.annealed_share(0.5, 500, 100))) == 0.5
+    model = DCGAN(width=2, seed=0, g_top_k=0.5, g_top_k_steps=10)
+    model.compile()
+    model.g_optimizer.iterations.assign(10)
+    assert float(numpy(model.top_k_share())) == 0.5
