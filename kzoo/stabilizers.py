@@ -123,6 +123,7 @@ def top_k_gradients(logits, share):
     The others keep their values (the loss reads the same) but are constants of the gradient;
     selecting by a threshold keeps every shape static, so the share may change during training.
     """
+    logits = ops.convert_to_tensor(logits)
     scores = ops.reshape(logits, (-1,))
     batch = ops.shape(scores)[0]
     k = ops.cast(ops.ceil(share * ops.cast(batch, "float32")), "int32")
