@@ -70,9 +70,12 @@ class TorchTrainer:
 
         torch.manual_seed(seed)
         self.x, _ = datasets.load(DATASET)
-        # The recipe of kzoo's dcgan paper defaults (width, latent size, optimizers), without its
-        # options (averaging, stabilizers): the plain loop re-implements only those.
-        reference = kzoo.create_model("dcgan", seed=seed, width=64)
+        # kzoo's dcgan recipe at its defaults (width, latent size, losses, optimizers and their
+        # learning rates), without generator averaging or stabilizers, which the plain loop does
+        # not re-implement: it samples from its generator itself.
+        options = {"ema_decay": 0.0, "augment": "", "minibatch_std": 0, "pack": 1, "label_smoothing": 0.0,
+                   "instance_noise": 0.0, "g_top_k": 1.0, "r1_gamma": 0.0}
+        reference = kzoo.create_model("dcgan", seed=seed, **options)
         self.model = None
         self.loop = throughput.PlainTorch(throughput.Spec(reference, batch_size), reference)
         self.name, self.seed, self.batch_size, self.chunk, self.steps_done = "torch-dcgan", seed, batch_size, 0, 0

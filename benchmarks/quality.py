@@ -24,9 +24,9 @@ For every backend and model, in its own subprocess (KERAS_BACKEND set before ker
    --seed; conditional models: one row per class).
 
 The anchors, at dcgan's budget: "keras-guide", the MNIST GAN of Keras's own guide
-(benchmarks/keras_guide_gan.py) trained by kzoo's step, and "torch-dcgan", kzoo's DCGAN recipe
-written in plain torch.nn (the loop of benchmarks/throughput.py; torch only, whatever --backends
-says).
+(benchmarks/keras_guide_gan.py) trained by kzoo's step on TensorFlow, and "torch-dcgan", kzoo's
+DCGAN recipe written in plain torch.nn (the loop of benchmarks/throughput.py) on torch, whatever
+--backends says.
 
 Then `kzoo.metrics.real_floor(--num)` (real train-split images against the held-out ones: what
 a perfect generator would score at that N) goes to floor.json, and table.md holds one row per
@@ -109,8 +109,14 @@ def parse_args(argv=None):
 
 
 def backends_of(model, backends):
-    """The plain-torch anchor runs on torch only, whatever the table's backends."""
-    return ["torch"] if model == "torch-dcgan" else backends
+    """The plain-torch DCGAN runs on torch whatever the table's backends; the Keras-guide GAN on
+    TensorFlow when the table has it (the guide's backend; Keras's own transposed convolution is
+    18-25x slower to differentiate on JAX's CPU, ../shared/notes), else on the table's."""
+    if model == "torch-dcgan":
+        return ["torch"]
+    if model == "keras-guide" and "tensorflow" in backends:
+        return ["tensorflow"]
+    return backends
 
 
 def result_stem(model, backend):
