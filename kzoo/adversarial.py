@@ -101,6 +101,11 @@ class AdversarialModel(PlayersModel):
             raise HyperparameterError(
                 f"{cls.__name__}: pack must be 1: its discriminator judges each sample on its own (labels, classes or codes)"
             )
+        if values["g_top_k"] < 1 and cls.generator_objective is not AdversarialModel.generator_objective:
+            raise HyperparameterError(
+                f"{cls.__name__}: g_top_k acts in compute_generator_loss, which this model's own generator "
+                "objective does not use"
+            )
         if values["label_smoothing"] > 0 and cls.discriminator_loss is not AdversarialModel.discriminator_loss:
             raise HyperparameterError(
                 f"{cls.__name__}: label_smoothing applies to the non-saturating loss; this model has its own"

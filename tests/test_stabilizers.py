@@ -138,6 +138,8 @@ def test_options_that_cannot_apply_are_refused_in_one_line():
         kzoo.create_model("cgan", width=4, pack=2)
     with pytest.raises(HyperparameterError, match="label_smoothing applies to the non-saturating loss"):
         kzoo.create_model("lsgan", width=2, label_smoothing=0.1)
+    with pytest.raises(HyperparameterError, match="g_top_k acts in compute_generator_loss"):
+        kzoo.create_model("ragan", width=2, g_top_k=0.5)
     with pytest.raises(HyperparameterError, match="minibatch_std must be 0"):
         kzoo.create_model("dcgan", width=2, minibatch_std=1)
     with pytest.raises(HyperparameterError, match="augment must be comma-separated names from color"):

@@ -21,7 +21,7 @@ class ACGAN(AdversarialModel):
     paper = "Odena et al. 2017, Conditional Image Synthesis with Auxiliary Classifier GANs (arXiv:1610.09585)"
     conditional = True
     hyperparameters = {
-        "width": hp.Int(64, min=1, help="network size: w, 2w, 4w filters"),
+        "width": hp.Int(32, min=1, help="network size: w, 2w, 4w filters (as dcgan's)"),
         "num_classes": hp.Int(10, min=2, help="number of classes (taken from the data by kzoo train)"),
         "class_weight": hp.Float(1.0, min=0, help="weight of the auxiliary class loss"),
     }

@@ -21,7 +21,7 @@ class InfoGAN(AdversarialModel):
 
     paper = "Chen et al. 2016, InfoGAN: Interpretable Representation Learning (arXiv:1606.03657)"
     hyperparameters = {
-        "width": hp.Int(64, min=1, help="network size (64: the paper's networks)"),
+        "width": hp.Int(32, min=1, help="network size (64: the paper's networks, 5x slower here)"),
         "latent_dim": 62,
         "categories": hp.Int(10, min=2, help="values of the categorical code"),
         "continuous_codes": hp.Int(2, min=0, help="number of continuous codes, each U(-1, 1)"),
