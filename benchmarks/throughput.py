@@ -22,7 +22,9 @@ them alike:
             jax         jax.numpy + jax.lax (NHWC) with Adam / RMSprop written out, one jax.jit;
             tensorflow  not measured.
 
-Each variant is first warmed up (compiled) for --warmup steps; then --repeats rounds run
+Generator weight averaging (`ema_decay`, on by default in the DCGAN family) is off unless --set
+asks for it: the loops time the two-player step, which they re-implement. Each variant is first
+warmed up (compiled) for --warmup steps; then --repeats rounds run
 --steps steps of each variant (by default as many as make the fastest variant run about a
 second). Throughput is batch_size * steps / seconds, counting one generator step (with its
 d_steps discriminator steps) as one batch. The kzoo time is the whole fit() call; its
@@ -922,7 +924,12 @@ def measure(args, log=print):
     import kzoo
 
     keras.utils.set_random_seed(SEED)
-    hyper = args.hyperparameters
+    # The two-player step is what is timed: generator averaging (on by default in some models) is
+    # off unless --set asks for it, as the loops do not re-implement it.
+    from kzoo import registry
+
+    defaults = registry.load_model_class(args.model).default_hyperparameters()
+    hyper = {**({"ema_decay": 0.0} if "ema_decay" in defaults else {}), **args.hyperparameters}
     models = {}
 
     def fresh_model():

@@ -36,9 +36,12 @@ class Hyperparameter:
     def __init__(self, default=None, *, help=None):
         self.default = default
         self.help = help
+        # What a saved model that does not name this hyperparameter had: its value where it was
+        # first declared (an option added later was off in the files saved before it existed).
+        self.absent = default
 
     def with_default(self, default):
-        """The same kind and limits with another default (a subclass's plain override)."""
+        """The same kind and limits with another default (a subclass's plain override); `absent` stays."""
         copy = object.__new__(type(self))
         copy.__dict__.update(self.__dict__, default=default)
         return copy

@@ -381,7 +381,11 @@ class PlayersModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # A file saved before a hyperparameter existed gets the value it had then, not today's
+        # tuned default (dcgan's generator averaging would otherwise appear in a 0.1 checkpoint).
+        specs = cls.hyperparameter_specs()
+        missing = {name: spec.absent for name, spec in specs.items() if name not in config}
+        return cls(**{**missing, **config})
 
     # Keras saves no seed-generator state; without this a resumed run would replay the noise
     # sequence of its first epochs. Weights a model adds itself (`self.add_weight`, state JAX

@@ -197,7 +197,9 @@ def test_models_declare_their_default_training_length():
             continue
         assert registry.load_model_class(name).default_epochs >= 1, name
     code, out = kzoo("info", "gan")
-    assert code == 0 and "epochs (passes over the data; mnist-5k: 78 steps at batch 64) by default" in out
+    assert code == 0 and "40 epochs of 500 steps by default" in out
+    assert registry.load_model_class("gan").default_steps() == 20000
+    assert registry.load_model_class("vae").default_steps() == registry.load_model_class("vae").default_epochs * 78
 
 
 def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):

@@ -215,7 +215,8 @@ def finished(process, timeout=300):
     return err
 
 
-TINY_DCGAN = {"model_name": "dcgan", "hyperparameters": {"width": 2}, "steps_per_epoch": 2, "batch_size": 8,
+# One epoch, as the pair below is told: without it the reference would train the model's default length.
+TINY_DCGAN = {"model_name": "dcgan", "hyperparameters": {"width": 2}, "epochs": 1, "steps_per_epoch": 2, "batch_size": 8,
               "sample_count": 4, "seed": 5, "verbose": 0}
 
 

@@ -59,6 +59,7 @@ def test_plain_defaults_are_inferred_and_overrides_keep_limits():
     assert isinstance(specs["flag"], hp.Bool)
     assert specs["anything"].check("anything", object) is object
     assert hp.merged(Base)["width"].default == 64  # the base class is untouched
+    assert specs["width"].absent == 64  # a saved config without it had the first declared default
 
 
 def test_models_check_their_hyperparameters():

@@ -24,7 +24,10 @@ class ACGAN(AdversarialModel):
         "width": hp.Int(32, min=1, help="network size: w, 2w, 4w filters (as dcgan's)"),
         "num_classes": hp.Int(10, min=2, help="number of classes (taken from the data by kzoo train)"),
         "class_weight": hp.Float(1.0, min=0, help="weight of the auxiliary class loss"),
+        "ema_decay": 0.999,
     }
+    default_epochs = 16
+    default_steps_per_epoch = 500
     size_multiple = 4
     supports_packing = False
 

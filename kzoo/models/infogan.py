@@ -27,7 +27,10 @@ class InfoGAN(AdversarialModel):
         "continuous_codes": hp.Int(2, min=0, help="number of continuous codes, each U(-1, 1)"),
         "info_weight": hp.Float(1.0, min=0, help="weight lambda of the information loss"),
         "g_learning_rate": 1e-3,
+        "ema_decay": 0.999,
     }
+    default_epochs = 16
+    default_steps_per_epoch = 500
     size_multiple = 4
     supports_packing = False
 

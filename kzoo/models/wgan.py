@@ -18,7 +18,9 @@ class WGAN(DCGAN):
         "d_steps": 5,
         "clip_value": hp.Float(0.01, min=0, min_exclusive=True, help="critic weights are clipped to [-c, c]"),
         "learning_rate": 5e-5,
+        "g_learning_rate": None,  # the paper's one rate for both players, not dcgan's tuned generator rate
     }
+    default_epochs = 4  # 2,000 generator steps (10,000 critic steps)
 
     def default_optimizers(self):
         d_rate, g_rate = self.player_learning_rates()

@@ -22,7 +22,9 @@ class WGANGP(DCGAN):
         "learning_rate": 1e-4,
         "beta_2": hp.Float(0.9, min=0, max=1, max_exclusive=True, help="Adam's beta_2"),
         "gp_weight": hp.Float(10.0, min=0, help="weight of the gradient penalty (lambda)"),
+        "g_learning_rate": None,  # the paper's one rate for both players, not dcgan's tuned generator rate
     }
+    default_epochs = 4  # 2,000 generator steps (10,000 critic steps)
 
     def build_discriminator(self):
         return blocks.conv_discriminator(self.discriminator_image_shape, self.width, batch_norm=False,
