@@ -26,6 +26,18 @@ class NonFiniteLoss(RunError):
     """A loss turned NaN or infinite; training stopped and the last good checkpoint stays."""
 
 
+class _RunProgressBar(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar, counting the run's epochs: `fit()` runs one epoch at a time (a
+    checkpoint and a sample grid come between), so Keras's own would print "Epoch 6/6"."""
+
+    def __init__(self, last_epoch):
+        super().__init__()
+        self.last_epoch = last_epoch
+
+    def set_params(self, params):
+        super().set_params({**params, "epochs": self.last_epoch})
+
+
 class _StopOnNonFinite(keras.callbacks.Callback):
     """Like keras.callbacks.TerminateOnNaN, for both players' losses."""
 
@@ -201,7 +213,7 @@ def train(
         started = time.perf_counter()
         result = model.fit(
             xb, yb, batch_size=fed_batch_size, epochs=epoch + 1, initial_epoch=epoch,
-            shuffle=False, verbose=verbose, callbacks=[stopper],
+            shuffle=False, verbose=verbose, callbacks=[stopper, _RunProgressBar(start_epoch + epochs)],
         )
         seconds = time.perf_counter() - started
         if stopper.bad is not None:

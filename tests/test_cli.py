@@ -175,6 +175,8 @@ def test_resume_counts_additional_epochs_and_keeps_optimizer_state(tmp_path):
     before = kz.load_model(run)
     code, out = kzoo("train", "--resume", run, "--epochs", 2)
     assert code == 0, out
+    # The progress bar counts the run's epochs, not the one epoch each fit() call trains.
+    assert "Epoch 2/3" in out and "Epoch 3/3" in out and "Epoch 2/2" not in out, out
     check_run_directory(run, epochs=3)
     after = kz.load_model(run)
     assert int(after.g_optimizer.iterations.numpy()) == int(before.g_optimizer.iterations.numpy()) + 4
