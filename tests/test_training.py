@@ -8,7 +8,7 @@ from keras import ops
 
 import kzoo
 from kzoo.errors import HyperparameterError
-from kzoo.models import DCGAN, SNGAN, WGAN, WGANGP, InfoGAN
+from kzoo.models import DCGAN, SNGAN, WGAN, WGANGP, InfoGAN, RaGAN
 
 BATCH = 8
 
@@ -63,7 +63,11 @@ def train_and_check(model, x, y, steps=2, epochs=1, **compile_kwargs):
     # Losses linear in the logits (Wasserstein; hinge while every logit is inside the margin,
     # as at initialization) give the output bias a gradient of exactly zero: E[1] - E[1].
     linear = isinstance(model, (WGAN, WGANGP, HingeDCGAN, SNGAN))
-    assert changed(d0, d_vars) == [v.path for v in d_vars if not (linear and v.path.endswith("logits/bias"))]
+    # RaGAN judges each logit against the other side's mean: the bias cancels exactly, and whether
+    # it moves is float round-off (it moves on some backends and paths, not on others).
+    cancels = isinstance(model, RaGAN)
+    moved = [path for path in changed(d0, d_vars) if not (cancels and path.endswith("logits/bias"))]
+    assert moved == [v.path for v in d_vars if not ((linear or cancels) and v.path.endswith("logits/bias"))]
     # Both optimizers stepped: d_steps discriminator updates per generator update.
     assert int(model.d_optimizer.iterations.numpy()) == total * model.d_steps
     assert int(model.g_optimizer.iterations.numpy()) == total
