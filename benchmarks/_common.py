@@ -32,6 +32,18 @@ def select_backend(backend):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
 
 
+def parse_backends_and_models(parser, args, models):
+    """Split --backends and --models (comma-separated) into lists; unknown names end in parser.error."""
+    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for backend in args.backends:
+        if backend not in BACKENDS:
+            parser.error(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    for model in args.models:
+        if model not in models:
+            parser.error(f"unknown model {model!r}; choose from {', '.join(models)}")
+
+
 def limit_threads(threads):
     """Ask every library for `threads` compute threads; call before numpy or a framework is imported.
 

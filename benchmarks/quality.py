@@ -95,14 +95,7 @@ def parse_args(argv=None):
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
     parser.add_argument("--code", help=argparse.SUPPRESS)  # the workers' snapshot of the sources
     args = parser.parse_args(argv)
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    for backend in args.backends:
-        if backend not in _common.BACKENDS:
-            parser.error(f"unknown backend {backend!r}; choose from {', '.join(_common.BACKENDS)}")
-    for model in args.models:
-        if model not in MODELS:
-            parser.error(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+    _common.parse_backends_and_models(parser, args, MODELS)
     if (args.steps is not None and args.steps < 1) or args.batch_size < 1 or args.num < 4 or args.width_scale <= 0:
         parser.error("--steps and --batch-size must be >= 1, --num >= 4, --width-scale > 0")
     return args
@@ -200,7 +193,6 @@ def run_worker(args, backend, name):
         sys.path.insert(0, args.code)
     code = source_fingerprint(args.code)  # of the sources about to be imported
     import keras
-    import numpy as np
 
     import kzoo
     from kzoo import images, sampling

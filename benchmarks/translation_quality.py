@@ -70,14 +70,7 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per model and backend")
     parser.add_argument("--worker", nargs=2, metavar=("BACKEND", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    args.models = [m.strip() for m in args.models.split(",") if m.strip()]
-    for backend in args.backends:
-        if backend not in _common.BACKENDS:
-            parser.error(f"unknown backend {backend!r}; choose from {', '.join(_common.BACKENDS)}")
-    for model in args.models:
-        if model not in MODELS:
-            parser.error(f"unknown model {model!r}; choose from {', '.join(MODELS)}")
+    _common.parse_backends_and_models(parser, args, MODELS)
     if (args.epochs is not None and args.epochs < 1) or args.width_scale <= 0 or not 10 <= args.num <= 1000:
         parser.error("--epochs must be >= 1, --width-scale > 0, --num in 10..1000")
     return args

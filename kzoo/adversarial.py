@@ -84,17 +84,10 @@ class AdversarialModel(PlayersModel):
     # Whether the discriminator can judge packed samples (PacGAN): not when it predicts something
     # per sample (classes, codes) or takes labels.
     supports_packing = True
-    # Image height and width must be multiples of this (two stride-2 layers need 4).
-    size_multiple = 1
 
     @classmethod
     def check_hyperparameter_values(cls, values):
-        height, width, _ = values["image_shape"]
-        m = cls.size_multiple
-        if height % m or width % m:
-            raise HyperparameterError(
-                f"{cls.__name__} takes images whose height and width are multiples of {m}; got {height}x{width}"
-            )
+        values = super().check_hyperparameter_values(values)
         if values["minibatch_std"] == 1:
             raise HyperparameterError(f"{cls.__name__}: minibatch_std must be 0 (off) or a group size >= 2; got 1")
         if values["pack"] > 1 and (cls.conditional or not cls.supports_packing):

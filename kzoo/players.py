@@ -225,9 +225,22 @@ class PlayersModel(keras.Model):
         checked = {name: specs[name].check(name, value, cls.__name__) for name, value in values.items()}
         return cls.check_hyperparameter_values({**cls.default_hyperparameters(), **checked})
 
+    # Image height and width must be multiples of this (two stride-2 layers need 4).
+    size_multiple = 1
+
     @classmethod
     def check_hyperparameter_values(cls, values):
-        """Checks that involve several hyperparameters, or the model's own rules; returns `values`."""
+        """Checks that involve several hyperparameters, or the model's own rules; returns `values`.
+
+        Here: the image size against `size_multiple`. An override calls this one first.
+        """
+        if "image_shape" in values and cls.size_multiple > 1:
+            height, width, _ = values["image_shape"]
+            m = cls.size_multiple
+            if height % m or width % m:
+                raise HyperparameterError(
+                    f"{cls.__name__} takes images whose height and width are multiples of {m}; got {height}x{width}"
+                )
         return values
 
     def __init__(self, name=None, **hyperparameters):

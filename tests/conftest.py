@@ -28,6 +28,26 @@ def backend_name():
     return keras.backend.backend()
 
 
+def kzoo_cli(*args):
+    """Run the kzoo command line in-process; return (exit code, output)."""
+    from click.testing import CliRunner
+
+    from kzoo.cli import main
+
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def assert_one_line_error(code, output, *fragments):
+    """A non-zero exit whose last line is one "Error: ..." line holding every fragment, no traceback."""
+    assert code != 0, output
+    assert "Traceback" not in output, output
+    last = [line for line in output.strip().splitlines() if line.strip()][-1]
+    assert last.startswith("Error: "), output
+    for fragment in fragments:
+        assert fragment in last, output
+
+
 @pytest.fixture
 def tiny_mnist():
     """32 real digits (from the embedded dataset), shuffled, with labels."""

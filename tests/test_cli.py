@@ -13,22 +13,17 @@ import time
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import backend_name
+from conftest import assert_one_line_error, backend_name, kzoo_cli
 from PIL import Image
 
 from kzoo import backend_choice
-from kzoo.cli import main
 
 TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--samples", "4"]
 TINY_WIDTH = {"gan": 4, "cgan": 4, "dcgan": 2, "wgan": 2, "lsgan": 2, "wgan-gp": 2, "infogan": 2, "acgan": 2,
               "sngan": 2, "ragan": 2, "hinge-dcgan": 2, "dragan": 2}
 
 
-def kzoo(*args):
-    """Run the CLI in-process; return (exit code, output)."""
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
+kzoo = kzoo_cli  # the command line, in-process: (exit code, output)
 
 
 def kzoo_process(*args, env=None, timeout=600):
@@ -36,15 +31,6 @@ def kzoo_process(*args, env=None, timeout=600):
         [sys.executable, "-m", "kzoo", *map(str, args)], capture_output=True, text=True, timeout=timeout,
         env={**os.environ, **(env or {})},
     )
-
-
-def assert_one_line_error(code, output, *fragments):
-    assert code != 0, output
-    assert "Traceback" not in output, output
-    lines = [line for line in output.strip().splitlines() if line.strip()]
-    assert lines[-1].startswith("Error: "), output
-    for fragment in fragments:
-        assert fragment in lines[-1], output
 
 
 def check_run_directory(run, epochs=1):

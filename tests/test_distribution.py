@@ -14,11 +14,9 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import backend_name, run_python
+from conftest import assert_one_line_error, backend_name, kzoo_cli, run_python
 
 from kzoo import distribution
-from kzoo.cli import main
 from kzoo.errors import DistributionError
 
 TWO_CPU_DEVICES = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
@@ -28,18 +26,7 @@ on_jax_only = pytest.mark.skipif(
 )
 
 
-def kzoo(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-def assert_one_line_error(code, output, *fragments):
-    assert code != 0, output
-    assert "Traceback" not in output, output
-    last = [line for line in output.strip().splitlines() if line.strip()][-1]
-    assert last.startswith("Error: "), output
-    for fragment in fragments:
-        assert fragment in last, output
+kzoo = kzoo_cli  # the command line, in-process: (exit code, output)
 
 
 # ------------------------------------------------------------- options (no keras, every env)

@@ -9,13 +9,11 @@ import json
 import keras
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from conftest import backend_name
+from conftest import assert_one_line_error, backend_name, kzoo_cli
 from PIL import Image
 
 import kzoo
 from kzoo import images, registry, tasks
-from kzoo.cli import main
 from kzoo.errors import DatasetError, KzooError
 from kzoo.image_pool import ImagePool
 from kzoo.metrics import evaluator
@@ -257,20 +255,6 @@ def test_autoencoders_sample_the_same_for_the_same_seed(trained):
 
 # --------------------------------------------------------------------------- the command line
 TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8"]
-
-
-def kzoo_cli(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.output
-
-
-def assert_one_line_error(code, output, *fragments):
-    assert code != 0, output
-    assert "Traceback" not in output, output
-    last = [line for line in output.strip().splitlines() if line.strip()][-1]
-    assert last.startswith("Error: "), output
-    for fragment in fragments:
-        assert fragment in last, output
 
 
 def digit_pngs(folder, count=5):

@@ -12,7 +12,6 @@ import numpy as np
 from keras import ops
 
 from kzoo import hyperparameters as hp
-from kzoo.errors import HyperparameterError
 from kzoo.players import PlayersModel, Step
 
 
@@ -28,14 +27,7 @@ class AutoencoderModel(PlayersModel):
         "learning_rate": hp.Float(1e-3, min=0, min_exclusive=True, help="Adam's learning rate"),
     }
 
-    @classmethod
-    def check_hyperparameter_values(cls, values):
-        height, width, _ = values["image_shape"]
-        if height % 4 or width % 4:
-            raise HyperparameterError(
-                f"{cls.__name__} takes images whose height and width are multiples of 4; got {height}x{width}"
-            )
-        return values
+    size_multiple = 4  # two stride-2 layers
 
     def begin_step(self, data):
         images, _, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -8,7 +8,7 @@ its input (conditioning in both networks, as in Mirza & Osindero 2014).
 import math
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from kzoo.layers import (BatchNormalization, Conv2DTranspose, ConvLayout, MinibatchStdDev, SpectralNormalization,
                          conv_data_format)

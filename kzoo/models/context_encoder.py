@@ -31,6 +31,7 @@ class ContextEncoder(TranslationModel):
 
     @classmethod
     def check_hyperparameter_values(cls, values):
+        values = super().check_hyperparameter_values(values)
         height, width, _ = values["image_shape"]
         if values["hole_size"] > min(height, width):
             raise HyperparameterError(

@@ -1,7 +1,6 @@
 from keras import ops
 
 from kzoo import hyperparameters as hp
-from kzoo.errors import HyperparameterError
 from kzoo.image_pool import ImagePool
 from kzoo.models import image_blocks
 from kzoo.models.objectives import mean_absolute, squares_to
@@ -34,14 +33,7 @@ class CycleGAN(TranslationModel):
     paired = False
     directions = ("a2b", "b2a")
 
-    @classmethod
-    def check_hyperparameter_values(cls, values):
-        height, width, _ = values["image_shape"]
-        if height % 4 or width % 4:
-            raise HyperparameterError(
-                f"CycleGAN takes images whose height and width are multiples of 4; got {height}x{width}"
-            )
-        return values
+    size_multiple = 4  # two stride-2 layers
 
     def build_networks(self):
         shape, width = self.image_shape, self.width
