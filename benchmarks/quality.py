@@ -10,8 +10,9 @@ For every backend and model, in its own subprocess (KERAS_BACKEND set before ker
    only), seeded with --seed (weights, noise, batch order);
 2. train it on "mnist-5k:train" - the 4,000 images of the train split; never the 1,000 held-out
    images that the metrics use as reference - for its default budget: as many generator steps as
-   `kzoo train NAME` makes by default on mnist-5k (the model's default epochs x 78 steps at batch
-   64), and at least --min-steps (2,000); or --steps for every model. The budget is counted in
+   `kzoo train NAME` makes by default on mnist-5k (`default_steps()`: the model's default epochs
+   x its default steps per epoch, or x 78, one pass over mnist-5k at batch 64, where it declares none),
+   and at least --min-steps (2,000); or --steps for every model. The budget is counted in
    generator steps (WGAN makes 5 critic updates per step). Batches come from
    `kzoo.training.epoch_batches` (seeded shuffles), exactly as `kzoo train` makes them
    (benchmarks/_trainers.py);
