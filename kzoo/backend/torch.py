@@ -11,8 +11,8 @@ path in tests/test_torch_fast_paths.py and tests/test_layers.py:
   computed in place instead of through five full-size temporaries per update;
 - `executor`: a `kzoo.layers.Network` runs its layers' `call` in graph order, without
   `Layer.__call__`'s per-call bookkeeping (about 40 microseconds per layer call);
-- `mirror`: inside the executor, a convolution stack (from `ConvLayout("conv")` to
-  `ConvLayout("data")`) runs in mirrored coordinates, where Keras's asymmetric "same" padding
+- `mirror`: inside the executor (so only with it), a convolution stack (from `ConvLayout("conv")`
+  to `ConvLayout("data")`) runs in mirrored coordinates, where Keras's asymmetric "same" padding
   is a symmetric one torch's convolutions take directly, instead of an explicit pad.
 
 `KZOO_TORCH_FAST_PATHS` chooses them: unset or "all" (every one), "none" (Keras's own code
@@ -49,7 +49,7 @@ def fast_paths_from(setting):
     text = (setting or "all").strip().lower()
     if text in ("all", "1", "on"):
         return frozenset(FAST_PATH_NAMES)
-    if text in ("none", "0", "off", ""):
+    if text in ("none", "0", "off"):
         return frozenset()
     names = frozenset(name.strip() for name in text.split(",") if name.strip())
     unknown = names - set(FAST_PATH_NAMES)
