@@ -22,6 +22,7 @@ VARIANTS = ("kzoo", "native", "plain")
 COLORS = {"kzoo": "#1f77b4", "native": "#ff7f0e", "plain": "#2ca02c"}
 BACKEND_ORDER = {b: i for i, b in enumerate(_common.BACKENDS)}
 MODEL_ORDER = {m: i for i, m in enumerate(("gan", "cgan", "dcgan", "lsgan", "wgan"))}
+TORCH_FAST_PATHS = ("layers", "optimizer", "executor", "mirror")  # kzoo.backend.torch.FAST_PATH_NAMES
 
 
 def load_results(paths):
@@ -122,6 +123,9 @@ def _label(r):
     notes += [f"{k}={v}" for k, v in extra.items()]
     if r.get("batch_size") != 64:
         notes.append(f"batch {r.get('batch_size')}")
+    paths = r.get("torch_fast_paths")
+    if paths is not None and set(paths) != set(TORCH_FAST_PATHS):  # some turned off
+        notes.append(f"`KZOO_TORCH_FAST_PATHS={','.join(paths) or 'none'}`")
     return ", ".join([r["model"], *notes])
 
 

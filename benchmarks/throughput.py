@@ -1042,6 +1042,10 @@ def build_result(args, spec, model, variants, skipped, warmup_s, wall, cpu, sgem
     result["load_average_1min"] = {"before": load_before, "after": _common.load_average()}
     result["threads"] = {"requested": args.threads, **_framework_threads(args.backend)}
     result["versions"] = _common.versions(args.backend)
+    if args.backend == "torch":  # KZOO_TORCH_FAST_PATHS: which of kzoo's torch fast paths ran
+        from kzoo.backend import torch as torch_backend
+
+        result["torch_fast_paths"] = sorted(torch_backend.FAST_PATHS)
     result["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     result["command"] = " ".join(["python", "benchmarks/throughput.py", *sys.argv[1:]])
     return result

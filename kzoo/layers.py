@@ -6,6 +6,8 @@
   faster exact path where the backend has one (`kzoo.backend.conv_transpose` /
   `batch_norm_training`).
 - `SpectralNormalization`: W / sigma(W) computed in the forward pass (Miyato et al. 2018).
+- `Network`: a functional `keras.Model` (same constructor, layers and weights) that the backend
+  may run without Keras's per-layer bookkeeping (`kzoo.backend.run_network`: torch).
 
 All are registered for `.keras` files under the package name "kzoo".
 """
@@ -228,3 +230,22 @@ class MinibatchStdDev(layers.Layer):
     def get_config(self):
         # The layout is chosen where the model is built, not where it was saved (as ConvLayout's).
         return {**super().get_config(), "group_size": self.group_size, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="kzoo")
+class Network(keras.Model):
+    """A functional `keras.Model`, `Network(inputs, outputs, name=...)`: kzoo's built-in networks.
+
+    Same layers, weights and weight names as `keras.Model(inputs, outputs)`. Called eagerly in
+    training or inference mode, it lets the backend run it first (`kzoo.backend.run_network`: on
+    torch, its layers' `call` without `Layer.__call__`, outputs equal to Keras's); wherever the
+    backend declines (symbolic inputs, `training=None`, other backends), it is `keras.Model.__call__`.
+    """
+
+    def __init__(self, inputs, outputs, name=None, **kwargs):
+        # The functional signature, so that Keras serializes and clones it as a functional model.
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        outputs = backend.run_network(self, args, kwargs)
+        return super().__call__(*args, **kwargs) if outputs is None else outputs

@@ -31,6 +31,8 @@ Several devices (issue 13; see `kzoo.distribution`)
 
 Layer fast paths (None where there is none: the layer then runs Keras's own code)
 - `conv_transpose(...)`, `batch_norm_training(...)`: see `kzoo.layers`.
+- `run_network(network, args, kwargs)`: a `kzoo.layers.Network` called without Keras's per-layer
+  bookkeeping (torch; see `kzoo.backend.torch`); None elsewhere.
 """
 
 import importlib
@@ -55,6 +57,7 @@ fit_arguments = _module.fit_arguments
 set_seed = _module.set_seed
 conv_transpose = _module.conv_transpose
 batch_norm_training = _module.batch_norm_training
+run_network = _module.run_network
 data_parallel = _module.data_parallel  # several devices (issue 13)
 agreed_seed = _module.agreed_seed  # several devices (issue 13)
 
@@ -69,6 +72,7 @@ __all__ = [
     "input_gradient",
     "minimize",
     "resolve_jit_compile",
+    "run_network",
     "run_train_step",
     "set_seed",
     "supports_second_order",

@@ -24,6 +24,7 @@ CONV_DATA_FORMAT = "channels_last"
 resolve_jit_compile = common.same_jit_compile  # JAX always compiles with XLA
 fit_arguments = common.arguments_unchanged
 batch_norm_training = common.no_fast_path  # XLA fuses Keras's batch normalization itself
+run_network = common.no_fast_path  # inside jit, Keras's per-layer bookkeeping runs once, when tracing
 
 
 def supports_second_order(jit_compile):

@@ -121,6 +121,7 @@ def arrays_without_autotune():
 # TensorFlow's own transposed convolution and batch normalization are fast already.
 conv_transpose = common.no_fast_path
 batch_norm_training = common.no_fast_path
+run_network = common.no_fast_path  # under tf.function / XLA, Keras's per-layer bookkeeping runs once, when tracing
 
 
 # ------------------------------------------------------------------ several devices (issue 13)

@@ -10,11 +10,11 @@ import math
 import keras
 from keras import layers
 
-from kzoo.layers import (BatchNormalization, Conv2DTranspose, ConvLayout, MinibatchStdDev, SpectralNormalization,
-                         conv_data_format)
+from kzoo.layers import (BatchNormalization, Conv2DTranspose, ConvLayout, MinibatchStdDev, Network,
+                         SpectralNormalization, conv_data_format)
 
 __all__ = [
-    "BatchNormalization", "Conv2DTranspose", "ConvLayout", "SpectralNormalization", "conv_data_format",
+    "BatchNormalization", "Conv2DTranspose", "ConvLayout", "Network", "SpectralNormalization", "conv_data_format",
     "conv_discriminator", "conv_generator", "dcgan_init", "mlp_discriminator", "mlp_generator",
 ]
 
@@ -43,7 +43,7 @@ def mlp_generator(image_shape, latent_dim, width, num_classes=None, name="genera
         x = layers.LeakyReLU(0.2)(x)
     x = layers.Dense(math.prod(image_shape), activation="tanh")(x)
     images = layers.Reshape(image_shape, name="images")(x)
-    return keras.Model(inputs if num_classes else noise, images, name=name)
+    return Network(inputs if num_classes else noise, images, name=name)
 
 
 def mlp_discriminator(image_shape, width, dropout, num_classes=None, minibatch_std=0, name="discriminator"):
@@ -65,7 +65,7 @@ def mlp_discriminator(image_shape, width, dropout, num_classes=None, minibatch_s
     if minibatch_std:
         x = MinibatchStdDev(minibatch_std)(x)
     logits = layers.Dense(1, name="logits")(x)
-    return keras.Model(inputs if num_classes else images, logits, name=name)
+    return Network(inputs if num_classes else images, logits, name=name)
 
 
 def conv_generator(image_shape, latent_dim, width, kernel_size=5, num_classes=None, name="generator"):
@@ -100,7 +100,7 @@ def conv_generator(image_shape, latent_dim, width, kernel_size=5, num_classes=No
         kernel_initializer=dcgan_init(), data_format=fmt, name="images",
     )(x)
     images = ConvLayout("data")(x)
-    return keras.Model(inputs, images, name=name)
+    return Network(inputs, images, name=name)
 
 
 def _maybe_normalized(layer, spectral_norm):
@@ -134,7 +134,7 @@ def conv_discriminator(image_shape, width, kernel_size=5, batch_norm=True, spect
     images = keras.Input(shape=image_shape, name="images")
     x = conv_features(images, width, kernel_size, batch_norm, spectral_norm, minibatch_std)
     logits = _maybe_normalized(layers.Dense(1, kernel_initializer=dcgan_init(), name="logits"), spectral_norm)(x)
-    return keras.Model(images, logits, name=name)
+    return Network(images, logits, name=name)
 
 
 def conv_classifier_discriminator(image_shape, width, heads, kernel_size=5, minibatch_std=0, name="discriminator"):
@@ -145,7 +145,7 @@ def conv_classifier_discriminator(image_shape, width, heads, kernel_size=5, mini
     images = keras.Input(shape=image_shape, name="images")
     x = conv_features(images, width, kernel_size, minibatch_std=minibatch_std)
     outputs = [layers.Dense(units, kernel_initializer=dcgan_init(), name=head)(x) for head, units in heads]
-    return keras.Model(images, outputs, name=name)
+    return Network(images, outputs, name=name)
 
 
 def _dense_block(x, units, activation):
@@ -174,7 +174,7 @@ def infogan_generator(image_shape, input_dim, width, name="generator"):
     x = layers.ReLU()(x)
     x = Conv2DTranspose(c, 4, strides=2, padding="same", activation="tanh", kernel_initializer=dcgan_init(),
                         data_format=fmt, name="images")(x)
-    return keras.Model(codes, ConvLayout("data")(x), name=name)
+    return Network(codes, ConvLayout("data")(x), name=name)
 
 
 def infogan_discriminator(image_shape, width, code_units, minibatch_std=0, name="discriminator"):
@@ -190,4 +190,4 @@ def infogan_discriminator(image_shape, width, code_units, minibatch_std=0, name=
     logits = layers.Dense(1, kernel_initializer=dcgan_init(), name="logits")(x)
     q = _dense_block(x, 2 * width, layers.LeakyReLU(0.2))
     q = layers.Dense(code_units, kernel_initializer=dcgan_init(), name="q_codes")(q)
-    return keras.Model(images, [logits, q], name=name)
+    return Network(images, [logits, q], name=name)
