@@ -78,6 +78,8 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=4 * 3600.0, help="seconds allowed per run")
     parser.add_argument("--ablate", action="store_true", help="each stabilizer on and off (see above)")
     parser.add_argument("--keep-model", action="store_true", help="also save each kzoo run's model (.keras)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="only rebuild table.md and curves.png from the --runs' JSON files already in --out")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
@@ -284,6 +286,10 @@ def main(argv=None):
     if args.ablate:
         _common.select_backend(args.runs[0].partition(":")[2])
         return run_ablations(args)
+    if args.table_only:
+        records = [json.load(open(result_path(args, run))) for run in args.runs if os.path.exists(result_path(args, run))]
+        write_table(args, records)
+        return 0 if len(records) == len(args.runs) else 1
     records = []
     for run in args.runs:  # one after the other: the timings never overlap
         backend = "torch" if run == "torch-dcgan" else run.partition(":")[2]
@@ -294,14 +300,20 @@ def main(argv=None):
             print(f"   {run} FAILED ({proc.returncode})", flush=True)
             continue
         records.append(json.load(open(result_path(args, run))))
-    if records:
-        text = table(records, args.thresholds)
-        suffix = f"-{args.tag}" if args.tag else ""
-        with open(os.path.join(args.out, f"table{suffix}.md"), "w") as f:
-            f.write(text + "\n")
-        plot(records, os.path.join(args.out, f"curves{suffix}.png"))
-        print(text)
+    write_table(args, records)
     return 0 if len(records) == len(args.runs) else 1
+
+
+def write_table(args, records):
+    """table.md and curves.png in --out (with --tag's suffix) for `records`, and the table printed."""
+    if not records:
+        return
+    text = table(records, args.thresholds)
+    suffix = f"-{args.tag}" if args.tag else ""
+    with open(os.path.join(args.out, f"table{suffix}.md"), "w") as f:
+        f.write(text + "\n")
+    plot(records, os.path.join(args.out, f"curves{suffix}.png"))
+    print(text)
 
 
 if __name__ == "__main__":

@@ -207,3 +207,8 @@ def test_time_to_quality_records_a_curve_and_the_thresholds(tmp_path):
         # The averaged generator is scored, and the raw one beside it.
         assert ("raw" in record["curve"][0]) == run.startswith("kzoo")
     assert (tmp_path / "table.md").is_file() and (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    # --table-only rebuilds the table from the JSON files, training nothing.
+    (tmp_path / "table.md").unlink()
+    run_script("time_to_quality.py", "--runs", ",".join(runs), "--table-only", "--out", str(tmp_path))
+    rows = (tmp_path / "table.md").read_text().splitlines()[2:]
+    assert [row.split(" | ")[0].strip("| ") for row in rows] == runs
