@@ -4,6 +4,8 @@
     python benchmarks/plot_throughput.py --markdown         # also print the README tables
                                                             # (+ rows from results/experiment-*.json)
     python benchmarks/plot_throughput.py a.json b.json --out plot.png
+    python benchmarks/plot_throughput.py --fast-paths results/torch-fast-paths/throughput-torch-*.json \
+        --out results/torch-fast-paths/throughput.png    # torch: kzoo/plain with and without
 
 Reads the JSON objects written by `throughput.py --out`; writes a PNG with one panel per model,
 a group of bars per backend (kzoo, native, plain; medians, with min-max whiskers).
@@ -164,10 +166,47 @@ def markdown(results, extra=()):
     return "\n".join(lines)
 
 
+def plot_fast_paths(results, out):
+    """kzoo/plain (and kzoo/native) on torch per model, runs with KZOO_TORCH_FAST_PATHS=none beside
+    runs with every fast path; a run's label is its model (and width when not the default)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    def key(r):
+        return (r["model"], r.get("width"), r.get("repeats"))
+
+    pairs = {}
+    for r in results:
+        pairs.setdefault(key(r), {})["on" if r.get("torch_fast_paths") else "off"] = r
+    pairs = {k: v for k, v in pairs.items() if len(v) == 2}
+    labels = [f"{m}\nwidth {w}" + (f", {n} reps" if n != 5 else "") for m, w, n in pairs]
+    fig = Figure(figsize=(max(6, 1.3 * len(pairs)), 4.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    bars = (("off", "plain_ratio", "kzoo/plain, Keras's own code", "#bbbbbb"),
+            ("on", "plain_ratio", "kzoo/plain, fast paths", "#1f77b4"),
+            ("on", "ratio", "kzoo/native, fast paths", "#ff7f0e"))
+    for i, (state, field, label, color) in enumerate(bars):
+        xs = [j + (i - 1) * 0.27 for j in range(len(pairs))]
+        ax.bar(xs, [v[state][field] for v in pairs.values()], width=0.27, color=color, label=label)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(pairs)), labels, fontsize=8)
+    ax.set_ylabel("throughput ratio (medians)")
+    ax.set_ylim(0, 1.3)
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    ax.set_title("torch, batch 64: kzoo against plain torch.nn and the hand-written Keras loop", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out)
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Plot saved throughput results (benchmarks/results/throughput-*.json).")
     parser.add_argument("files", nargs="*", help="result files (default: benchmarks/results/throughput-*.json)")
     parser.add_argument("--out", default=os.path.join(_common.RESULTS, "throughput.png"))
+    parser.add_argument("--fast-paths", action="store_true",
+                        help="torch runs with and without KZOO_TORCH_FAST_PATHS: ratios before and after")
     parser.add_argument("--markdown", action="store_true",
                         help="also print the README tables (with extra rows from benchmarks/results/experiment-*.json)")
     args = parser.parse_args(argv)
@@ -176,7 +215,8 @@ def main(argv=None):
     if not results:
         print(f"no throughput results in {files or os.path.join(_common.RESULTS, 'throughput-*.json')}", file=sys.stderr)
         return 1
-    print(f"wrote {plot(results, args.out)} from {len(results)} results", file=sys.stderr)
+    draw = plot_fast_paths if args.fast_paths else plot
+    print(f"wrote {draw(results, args.out)} from {len(results)} results", file=sys.stderr)
     if args.markdown:
         extra = [] if args.files else load_results(sorted(glob.glob(os.path.join(_common.RESULTS, "experiment-*.json"))))
         print(markdown(results, extra))
