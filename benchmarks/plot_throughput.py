@@ -166,19 +166,23 @@ def markdown(results, extra=()):
     return "\n".join(lines)
 
 
+def fast_path_pairs(results):
+    """{(model, width, repeats): {"off": run without fast paths, "on": run with some}} for the
+    torch runs that have both."""
+    pairs = {}
+    for r in (r for r in results if r["backend"] == "torch"):
+        key = (r["model"], r.get("width"), r.get("repeats"))
+        pairs.setdefault(key, {})["on" if r.get("torch_fast_paths") else "off"] = r
+    return {k: v for k, v in pairs.items() if len(v) == 2}
+
+
 def plot_fast_paths(results, out):
     """kzoo/plain (and kzoo/native) on torch per model, runs with KZOO_TORCH_FAST_PATHS=none beside
     runs with every fast path; a run's label is its model (and width when not the default)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    def key(r):
-        return (r["model"], r.get("width"), r.get("repeats"))
-
-    pairs = {}
-    for r in results:
-        pairs.setdefault(key(r), {})["on" if r.get("torch_fast_paths") else "off"] = r
-    pairs = {k: v for k, v in pairs.items() if len(v) == 2}
+    pairs = fast_path_pairs(results)
     labels = [f"{m}\nwidth {w}" + (f", {n} reps" if n != 5 else "") for m, w, n in pairs]
     fig = Figure(figsize=(max(6, 1.3 * len(pairs)), 4.2), dpi=100)
     FigureCanvasAgg(fig)

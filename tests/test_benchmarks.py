@@ -148,6 +148,21 @@ def test_plot_and_tables_from_saved_results(tmp_path):
         assert heading in tables
     assert "| dcgan | 50.0 (45.0-55.0) | 60.0 (58.0-61.0) | 0.83 | 30% / 36% | 80 | 0.1 -> 0.2 |" in tables
     assert "| dcgan | 50.0 (45.0-55.0) | 60.0 (58.0-61.0) | 30.0 (30.0-30.0) | 0.83 | 1.67 |" in tables
+    # --fast-paths: torch runs with and without KZOO_TORCH_FAST_PATHS, paired by model and width.
+    pair = []
+    for paths, kzoo in (([], 20.0), (["executor", "layers", "mirror", "optimizer"], 27.0)):
+        r = {**json.loads(open(files[1]).read()), "torch_fast_paths": paths, "repeats": 5, "kzoo_img_s": kzoo,
+             "ratio": kzoo / 30.0, "plain_ratio": kzoo / 30.0}
+        path = tmp_path / f"torch-{len(paths)}.json"
+        path.write_text(json.dumps(r))
+        pair.append(str(path))
+    jax_run = {**json.loads(open(files[2]).read()), "repeats": 5}  # not torch: never paired
+    (tmp_path / "jax.json").write_text(json.dumps(jax_run))
+    pairs = plot_throughput.fast_path_pairs(plot_throughput.load_results([*pair, str(tmp_path / "jax.json")]))
+    assert list(pairs) == [("dcgan", 64, 5)]
+    assert (pairs[("dcgan", 64, 5)]["off"]["kzoo_img_s"], pairs[("dcgan", 64, 5)]["on"]["kzoo_img_s"]) == (20.0, 27.0)
+    assert plot_throughput.main([*pair, "--fast-paths", "--out", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_startup_reports_even_without_a_working_cli(tmp_path):
