@@ -17,6 +17,7 @@ from conftest import backend_name, run_python
 from keras import layers
 
 from kzoo import backend
+from kzoo.errors import BackendError
 from kzoo.layers import ConvLayout, Network
 from kzoo.models import blocks
 
@@ -368,8 +369,24 @@ def test_the_switch_reads_names(monkeypatch):
     assert fast.fast_paths_from(None) == fast.fast_paths_from("all") == set(fast.FAST_PATH_NAMES)
     assert fast.fast_paths_from("none") == fast.fast_paths_from("0") == set()
     assert fast.fast_paths_from(" optimizer, executor ") == {"optimizer", "executor"}
-    with pytest.raises(ValueError, match="unknown fast path"):
+    with pytest.raises(BackendError, match="unknown fast path"):
         fast.fast_paths_from("optimiser")
+
+
+@on_torch
+def test_a_misspelt_switch_is_a_one_line_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import assert_one_line_error
+
+    env = dict(os.environ, KZOO_TORCH_FAST_PATHS="optimiser", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-m", "kzoo", "train", "dcgan", "--backend", "torch", "--epochs", "1",
+                             "--set", "width=2", "--out", str(tmp_path / "run")],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert_one_line_error(result.returncode, result.stdout + result.stderr, "KZOO_TORCH_FAST_PATHS", "optimiser")
+    assert not (tmp_path / "run").exists()
 
 
 # ------------------------------------------------------------------ training

@@ -53,9 +53,11 @@ def fast_paths_from(setting):
         return frozenset()
     names = frozenset(name.strip() for name in text.split(",") if name.strip())
     unknown = names - set(FAST_PATH_NAMES)
-    if unknown:
-        raise ValueError(f"KZOO_TORCH_FAST_PATHS: unknown fast path(s) {sorted(unknown)}; "
-                         f"choose among {', '.join(FAST_PATH_NAMES)}, 'all' or 'none'")
+    if unknown:  # a BackendError: the command line reports it in one line
+        from kzoo.errors import BackendError
+
+        raise BackendError(f"KZOO_TORCH_FAST_PATHS: unknown fast path(s) {', '.join(sorted(unknown))}; "
+                           f"choose among {', '.join(FAST_PATH_NAMES)}, 'all' or 'none'")
     return names
 
 
@@ -113,6 +115,16 @@ def input_gradient(fn, x):
 
 def set_seed(seed):
     common.set_seed_without_tensorflow(seed, torch.manual_seed)
+
+
+# ------------------------------------------------------------------ tensors
+def _torch_dtype(name):
+    return getattr(torch, keras.backend.standardize_dtype(name), None)
+
+
+def _tensor(value):
+    """The torch tensor of a Keras variable (or the tensor itself)."""
+    return value.value if isinstance(value, keras.Variable) else value
 
 
 # ------------------------------------------------------------------ optimizer: updates in place
@@ -325,38 +337,6 @@ def batch_norm_training(inputs, gamma, beta, epsilon, channel_axis):
         x, mean, variance, weight=gamma, bias=beta, training=True, momentum=1.0, eps=epsilon,
     )
     return outputs, mean, variance * ((count - 1) / count)
-
-
-# ------------------------------------------------------------------ several devices (issue 13)
-
-
-def data_parallel(devices, cluster):
-    """One device only: Keras 3.15.1 has no data parallelism on torch.
-
-    It landed on Keras's main branch after 3.15.1 (keras-team/keras#23052); its trainer wraps
-    the model in DistributedDataParallel and only Keras's default step calls through that
-    wrapper, so kzoo's step will have to all-reduce its gradients itself.
-    """
-    from kzoo.errors import DistributionError
-
-    if devices in (1, None) and cluster is None:
-        return [], 0, 1
-    raise DistributionError(
-        "training on several devices is not supported on torch: Keras 3.15.1 has no torch data parallelism "
-        "(a Keras release after 3.15.1 adds it; kzoo does not use it yet); use --backend jax"
-    )
-
-
-agreed_seed = common.same_value  # one process: its own seed
-
-
-def _torch_dtype(name):
-    return getattr(torch, keras.backend.standardize_dtype(name), None)
-
-
-def _tensor(value):
-    """The torch tensor of a Keras variable (or the tensor itself)."""
-    return value.value if isinstance(value, keras.Variable) else value
 
 
 # ------------------------------------------------------------------ executor: networks without Layer.__call__
@@ -755,3 +735,26 @@ def _mirrored_conv_transpose(layer, node):
         return outputs if activation is None else activation(outputs)
 
     return run
+
+
+# ------------------------------------------------------------------ several devices (issue 13)
+
+
+def data_parallel(devices, cluster):
+    """One device only: Keras 3.15.1 has no data parallelism on torch.
+
+    It landed on Keras's main branch after 3.15.1 (keras-team/keras#23052); its trainer wraps
+    the model in DistributedDataParallel and only Keras's default step calls through that
+    wrapper, so kzoo's step will have to all-reduce its gradients itself.
+    """
+    from kzoo.errors import DistributionError
+
+    if devices in (1, None) and cluster is None:
+        return [], 0, 1
+    raise DistributionError(
+        "training on several devices is not supported on torch: Keras 3.15.1 has no torch data parallelism "
+        "(a Keras release after 3.15.1 adds it; kzoo does not use it yet); use --backend jax"
+    )
+
+
+agreed_seed = common.same_value  # one process: its own seed
