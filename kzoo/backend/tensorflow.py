@@ -124,6 +124,76 @@ batch_norm_training = common.no_fast_path
 run_network = common.no_fast_path  # under tf.function / XLA, Keras's per-layer bookkeeping runs once, when tracing
 
 
+# ------------------------------------------------------------------ random draws (kzoo.random)
+
+
+def _philox_key_counter(seed):
+    """Philox's key and counter for one draw: the generator's seed and the draw's number.
+
+    keras.random (through `tf.random.stateless_*`) first scrambles every draw's seed into a key
+    and a counter with a Philox computation of its own (after a floormod of the int64 seed).
+    Under XLA these small computations cost WGAN-GP, with 11 draws per step, about 7% of its
+    step on this project's CPU (kzoo/native 0.91 with them, 0.98 without, same session;
+    benchmarks/README.md). Philox needs no scrambling: every key gives its own stream, and a
+    counter whose high word is the draw's number gives each draw 2^64 blocks of its own (the op
+    counts blocks in the low word), which is how tf.random.Generator walks its state. For a
+    SeedGenerator that is its seed (the key) and its draw count (the high word).
+    None where Keras's private `draw_seed` moved: the draw is then keras.random's own.
+    """
+    try:
+        from keras.src.random.seed_generator import draw_seed
+    except ImportError:
+        return None
+    seed = tf.bitcast(tf.cast(draw_seed(seed), tf.int64), tf.uint64)  # [seed, draw count]
+    return tf.reshape(seed[0], [1]), tf.stack([tf.zeros([], tf.uint64), seed[1]])
+
+
+_PHILOX = tf.random.Algorithm.PHILOX.value
+
+
+def _shape_tensor(shape):
+    return tf.convert_to_tensor(shape, dtype=tf.int32)  # ints, or a batch size that is a tensor
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    dtype = dtype or keras.config.floatx()
+    key_counter = _philox_key_counter(seed)
+    if key_counter is None:
+        return keras.random.normal(shape, mean, stddev, dtype, seed)
+    key, counter = key_counter
+    draw = tf.raw_ops.StatelessRandomNormalV2(
+        shape=_shape_tensor(shape), key=key, counter=counter, alg=_PHILOX, dtype=dtype
+    )
+    return draw * tf.cast(stddev, dtype) + tf.cast(mean, dtype)
+
+
+def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    dtype = dtype or keras.config.floatx()
+    key_counter = _philox_key_counter(seed)
+    if key_counter is None:
+        return keras.random.uniform(shape, minval, maxval, dtype, seed)
+    key, counter = key_counter
+    draw = tf.raw_ops.StatelessRandomUniformV2(
+        shape=_shape_tensor(shape), key=key, counter=counter, alg=_PHILOX, dtype=dtype
+    )
+    minval, maxval = tf.cast(minval, dtype), tf.cast(maxval, dtype)
+    return draw * (maxval - minval) + minval
+
+
+def random_randint(shape, minval, maxval, dtype="int32", seed=None):
+    key_counter = _philox_key_counter(seed)
+    if key_counter is None:
+        return keras.random.randint(shape, minval, maxval, dtype, seed)
+    key, counter = key_counter
+    # The op draws int32 or int64 (as Keras, which casts other integer types afterwards).
+    drawn_dtype = dtype if keras.backend.standardize_dtype(dtype) in ("int32", "int64") else "int64"
+    draw = tf.raw_ops.StatelessRandomUniformIntV2(
+        shape=_shape_tensor(shape), key=key, counter=counter, alg=_PHILOX,
+        minval=tf.cast(minval, drawn_dtype), maxval=tf.cast(maxval, drawn_dtype),
+    )
+    return tf.cast(draw, dtype)
+
+
 # ------------------------------------------------------------------ several devices (issue 13)
 
 
