@@ -58,6 +58,45 @@ def test_arrays_in_order_without_shuffle():
     np.testing.assert_array_equal(np.concatenate([by for _, by in fed]), given["y"])
 
 
+def test_without_shuffle_the_batches_and_shapes_are_kerass_own():
+    """shuffle=False takes a leaner pipeline on TensorFlow (kzoo/backend/tensorflow.py,
+    `_batches_in_order`): the same batches, dtypes and element shapes as Keras's own."""
+    x, y = _images(10), np.arange(10)
+    cases = [
+        dict(x=x, y=y, batch_size=4),                                   # a last partial batch: batch size None
+        dict(x=x, batch_size=5),                                        # no partial batch: a static batch size
+        dict(x=x.astype("float64"), y=y, batch_size=3),                 # floats cast to floatx, as Keras does
+        dict(x=x, y=y, sample_weight=np.linspace(0, 1, 10), batch_size=4),
+        dict(x=x, y=y % 2, class_weight={0: 1.0, 1: 3.0}, batch_size=6),
+        dict(x=x[:3], batch_size=8),                                    # fewer images than a batch
+        dict(x={"a": x, "b": [x, x]}, batch_size=4),                    # nested inputs
+    ]
+    if backend_name() != "tensorflow":
+        return _untouched(backend_fit_arguments(x=x, y=y, batch_size=4, shuffle=False), x=x, y=y, batch_size=4,
+                          shuffle=False)
+    import keras
+    from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+
+    from kzoo.backend import tensorflow as tf_backend
+
+    for case in cases:
+        adapter = tf_backend.arrays_without_autotune()(**case, shuffle=False)
+        assert adapter._batches_in_order() is not None  # the lean pipeline, not Keras's fallback
+        ours = adapter.get_tf_dataset()
+        kerass = ArrayDataAdapter(**case, shuffle=False).get_tf_dataset()
+        assert ours.element_spec == kerass.element_spec, case
+        for a, b in zip(list(ours), list(kerass), strict=True):
+            for part_a, part_b in zip(keras.tree.flatten(a), keras.tree.flatten(b), strict=True):
+                assert part_a.dtype == part_b.dtype
+                np.testing.assert_array_equal(np.asarray(part_a), np.asarray(part_b))
+        assert ours.options().autotune.enabled is False
+
+
+def backend_fit_arguments(**given):
+    from kzoo import backend
+
+    return backend.fit_arguments(_arguments(**given))
+
 def test_shuffle_draws_every_image_once_with_its_label():
     x, y = _images(), np.arange(10)
     fed = _epoch(x=x, y=y, batch_size=4, shuffle=True)

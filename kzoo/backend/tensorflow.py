@@ -3,6 +3,7 @@
 import functools
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kzoo.backend import common
@@ -106,6 +107,7 @@ def arrays_without_autotune():
     """Keras's array adapter, its tf.data pipeline without autotuning; None if Keras moved it."""
     try:
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter, can_convert_arrays
+        from keras.src.trainers.data_adapters.array_slicing import convert_to_sliceable
     except ImportError:  # a private Keras module moved: keep Keras's own pipeline (and the wait)
         return None
 
@@ -113,7 +115,31 @@ def arrays_without_autotune():
         accepts = staticmethod(can_convert_arrays)  # (x, y, sample_weight) it can take
 
         def get_tf_dataset(self):
-            return super().get_tf_dataset().with_options(_without_autotune())
+            dataset = self._batches_in_order() if self._shuffle is False else None
+            if dataset is None:
+                dataset = super().get_tf_dataset()
+            return dataset.with_options(_without_autotune())
+
+        def _batches_in_order(self):
+            """`shuffle=False` (as `kzoo train` feeds): Keras's batches, sliced in order.
+
+            Keras's pipeline slices every batch through three traced Python functions (an index
+            permutation, batched indices, a gather), built anew at each `fit()` call: with its
+            iterator about 36 ms per call against 7 ms for this one (measured here), 2-3% of a
+            1-s call. Without shuffling, `from_tensor_slices(...).batch(...)` gives the same
+            batches: the same order, the same last partial batch, the same element shapes
+            (a static batch size when no batch is partial), floats cast to floatx as Keras does.
+            None for anything but dense arrays (sparse, ragged: Keras's own pipeline).
+            """
+            inputs = keras.tree.lists_to_tuples(convert_to_sliceable(self._inputs, target_backend="tensorflow"))
+            if not all(isinstance(x, (np.ndarray, tf.Tensor)) for x in keras.tree.flatten(inputs)):
+                return None
+            dataset = tf.data.Dataset.from_tensor_slices(inputs)
+            dataset = dataset.batch(self._batch_size, drop_remainder=self._partial_batch_size == 0)
+            options = tf.data.Options()  # Keras's, for its own pipeline
+            options.experimental_optimization.apply_default_optimizations = False
+            options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+            return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
     return ArraysWithoutAutotune
 
