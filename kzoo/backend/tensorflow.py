@@ -177,41 +177,48 @@ def _philox_key_counter(seed):
 _PHILOX = tf.random.Algorithm.PHILOX.value
 
 
-def _philox_draw(op, shape, seed, **attributes):
-    """`op` (a stateless V2 random op) drawing `shape` for `seed`; None if Keras's draw_seed moved."""
-    key_counter = _philox_key_counter(seed)
-    if key_counter is None:
-        return None
-    key, counter = key_counter
-    shape = tf.convert_to_tensor(shape, dtype=tf.int32)  # ints, or a batch size that is a tensor
-    return op(shape=shape, key=key, counter=counter, alg=_PHILOX, **attributes)
+def _shape_tensor(shape):
+    return tf.convert_to_tensor(shape, dtype=tf.int32)  # ints, or a batch size that is a tensor
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     dtype = dtype or keras.config.floatx()
-    draw = _philox_draw(tf.raw_ops.StatelessRandomNormalV2, shape, seed, dtype=dtype)
-    if draw is None:
+    key_counter = _philox_key_counter(seed)
+    if key_counter is None:
         return keras.random.normal(shape, mean, stddev, dtype, seed)
+    key, counter = key_counter
+    draw = tf.raw_ops.StatelessRandomNormalV2(
+        shape=_shape_tensor(shape), key=key, counter=counter, alg=_PHILOX, dtype=dtype
+    )
     return draw * tf.cast(stddev, dtype) + tf.cast(mean, dtype)
 
 
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     dtype = dtype or keras.config.floatx()
-    draw = _philox_draw(tf.raw_ops.StatelessRandomUniformV2, shape, seed, dtype=dtype)
-    if draw is None:
+    key_counter = _philox_key_counter(seed)
+    if key_counter is None:
         return keras.random.uniform(shape, minval, maxval, dtype, seed)
+    key, counter = key_counter
+    draw = tf.raw_ops.StatelessRandomUniformV2(
+        shape=_shape_tensor(shape), key=key, counter=counter, alg=_PHILOX, dtype=dtype
+    )
     minval, maxval = tf.cast(minval, dtype), tf.cast(maxval, dtype)
     return draw * (maxval - minval) + minval
 
 
 def random_randint(shape, minval, maxval, dtype="int32", seed=None):
+    key_counter = _philox_key_counter(seed)
+    if key_counter is None:
+        return keras.random.randint(shape, minval, maxval, dtype, seed)
+    key, counter = key_counter
     # The op draws int32 or int64 (as Keras, which casts other integer types afterwards).
     drawn_dtype = dtype if keras.backend.standardize_dtype(dtype) in ("int32", "int64") else "int64"
-    draw = _philox_draw(tf.raw_ops.StatelessRandomUniformIntV2, shape, seed,
-                        minval=tf.cast(minval, drawn_dtype), maxval=tf.cast(maxval, drawn_dtype))
-    if draw is None:
-        return keras.random.randint(shape, minval, maxval, dtype, seed)
+    draw = tf.raw_ops.StatelessRandomUniformIntV2(
+        shape=_shape_tensor(shape), key=key, counter=counter, alg=_PHILOX,
+        minval=tf.cast(minval, drawn_dtype), maxval=tf.cast(maxval, drawn_dtype),
+    )
     return tf.cast(draw, dtype)
+
 
 # ------------------------------------------------------------------ several devices (issue 13)
 
