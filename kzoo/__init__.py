@@ -22,7 +22,6 @@ _LAZY = {
     "load_model": ("kzoo.saving", "load_model"),
     "models": ("kzoo.models", None),
     "data": ("kzoo.data", None),
-    "random": ("kzoo.random", None),
     "metrics": ("kzoo.metrics", None),
     "use_devices": ("kzoo.distribution", "use_devices"),
     "distribution": ("kzoo.distribution", None),

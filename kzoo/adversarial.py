@@ -25,7 +25,6 @@ from keras import ops
 
 from kzoo import averaging, stabilizers
 from kzoo import hyperparameters as hp
-from kzoo import random
 from kzoo.errors import HyperparameterError
 from kzoo.players import Player, PlayersModel, Step
 
@@ -309,7 +308,7 @@ class AdversarialModel(PlayersModel):
 
     def sample_noise(self, batch_size):
         """Latent noise from the model's seed generator (which advances at every call)."""
-        return random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     # ---------------------------------------------------------------- inference
     def inference_generator(self, raw=False):

@@ -24,8 +24,6 @@ returned without swapping (the slots being filled hold nothing older yet).
 import keras
 from keras import ops
 
-from kzoo import random
-
 
 @keras.saving.register_keras_serializable(package="kzoo")
 class ImagePool(keras.layers.Layer):
@@ -59,7 +57,7 @@ class ImagePool(keras.layers.Layer):
         index = ops.cast(ops.cumsum(ops.ones_like(images[:, 0, 0, 0])), "int32") - 1
         count = ops.convert_to_tensor(self.count)
         filling = ops.less(count + index, size)
-        coin = ops.less(random.uniform(ops.shape(index), seed=seed), self.swap_probability)
+        coin = ops.less(keras.random.uniform(ops.shape(index), seed=seed), self.swap_probability)
         swapping = ops.logical_and(ops.logical_and(ops.equal(count, size), coin), ops.less(index, size))
         # Distinct random slots for the swaps of this batch.
         slots = keras.random.shuffle(ops.arange(size, dtype="int32"), seed=seed)

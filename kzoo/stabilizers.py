@@ -18,9 +18,8 @@ Randomness comes only from the seed generator passed in (the model's), so JAX th
 runs are reproducible. The image values are in [-1, 1] (kzoo's convention), as in DiffAugment.
 """
 
+import keras
 from keras import ops
-
-from kzoo import random
 
 AUGMENTATIONS = ("color", "translation", "cutout")
 
@@ -38,7 +37,7 @@ def diff_augment(images, policy, seed_generator, translation=0.125, cutout=0.5):
 
 
 def _uniform(shape, seed_generator, low=0.0, high=1.0):
-    return random.uniform(shape, low, high, seed=seed_generator)
+    return keras.random.uniform(shape, low, high, seed=seed_generator)
 
 
 def _color(images, seed_generator, _):
@@ -66,8 +65,8 @@ def _translation(images, seed_generator, ratio):
     """
     batch, height, width = ops.shape(images)[0], images.shape[1], images.shape[2]
     max_y, max_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    shift_y = random.randint((batch,), -max_y, max_y + 1, seed=seed_generator)
-    shift_x = random.randint((batch,), -max_x, max_x + 1, seed=seed_generator)
+    shift_y = keras.random.randint((batch,), -max_y, max_y + 1, seed=seed_generator)
+    shift_x = keras.random.randint((batch,), -max_x, max_x + 1, seed=seed_generator)
     rows = _shift_matrices(shift_y, height, images.dtype)
     cols = _shift_matrices(shift_x, width, images.dtype)
     return ops.einsum("bij,bjkc,blk->bilc", rows, images, cols)
@@ -77,8 +76,8 @@ def _cutout(images, seed_generator, ratio):
     """A square of `ratio` of the side set to 0 in each image, centred anywhere (DiffAugment's cutout)."""
     batch, height, width = ops.shape(images)[0], images.shape[1], images.shape[2]
     size_y, size_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    centre_y = random.randint((batch,), 0, height + (1 - size_y % 2), seed=seed_generator)
-    centre_x = random.randint((batch,), 0, width + (1 - size_x % 2), seed=seed_generator)
+    centre_y = keras.random.randint((batch,), 0, height + (1 - size_y % 2), seed=seed_generator)
+    centre_x = keras.random.randint((batch,), 0, width + (1 - size_x % 2), seed=seed_generator)
 
     def covered(centre, size, length):
         first = centre - size // 2
@@ -91,7 +90,7 @@ def _cutout(images, seed_generator, ratio):
 
 def instance_noise(images, sigma, seed_generator):
     images = ops.convert_to_tensor(images)
-    return images + sigma * random.normal(ops.shape(images), seed=seed_generator, dtype=images.dtype)
+    return images + sigma * keras.random.normal(ops.shape(images), seed=seed_generator, dtype=images.dtype)
 
 
 def annealed(sigma, step, steps):

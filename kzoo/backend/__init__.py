@@ -23,12 +23,6 @@ Settings
 - `fit_arguments(arguments)`: how `fit()` feeds arrays (TensorFlow: without tf.data's autotuning).
 - `set_seed(seed)`: seeding Python, numpy and Keras without importing TensorFlow needlessly.
 
-Random draws (kzoo.random; keras.random's signatures, `seed` a SeedGenerator, an int or None)
-- `random_normal(shape, mean, stddev, dtype, seed)`, `random_uniform(shape, minval, maxval, dtype,
-  seed)`, `random_randint(shape, minval, maxval, dtype, seed)`: keras.random's draws, except on
-  TensorFlow, where they skip a per-draw seed scrambling that costs XLA steps with many draws
-  (see `kzoo.backend.tensorflow`).
-
 Several devices (issue 13; see `kzoo.distribution`)
 - `data_parallel(devices, cluster) -> (device names, process id, process count)`: train every
   model created from now on over `devices` ("all" or a count), after joining `cluster`'s
@@ -64,9 +58,6 @@ set_seed = _module.set_seed
 conv_transpose = _module.conv_transpose
 batch_norm_training = _module.batch_norm_training
 run_network = _module.run_network
-random_normal = _module.random_normal
-random_uniform = _module.random_uniform
-random_randint = _module.random_randint
 data_parallel = _module.data_parallel  # several devices (issue 13)
 agreed_seed = _module.agreed_seed  # several devices (issue 13)
 
@@ -80,9 +71,6 @@ __all__ = [
     "fit_arguments",
     "input_gradient",
     "minimize",
-    "random_normal",
-    "random_randint",
-    "random_uniform",
     "resolve_jit_compile",
     "run_network",
     "run_train_step",

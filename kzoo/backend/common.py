@@ -17,10 +17,6 @@ def arguments_unchanged(arguments):
     return arguments
 
 
-# keras.random's own draws: what kzoo.random is on every backend but TensorFlow.
-KERAS_RANDOM_DRAWS = (keras.random.normal, keras.random.uniform, keras.random.randint)
-
-
 def no_fast_path(*args, **kwargs):
     """A layer fast path this backend does not have: the layer runs Keras's own code."""
     return None

@@ -23,7 +23,6 @@ common.default_xla_flags()  # before JAX first computes: see common.XLA_CPU_FLAG
 CONV_DATA_FORMAT = "channels_last"
 resolve_jit_compile = common.same_jit_compile  # JAX always compiles with XLA
 fit_arguments = common.arguments_unchanged
-random_normal, random_uniform, random_randint = common.KERAS_RANDOM_DRAWS
 batch_norm_training = common.no_fast_path  # XLA fuses Keras's batch normalization itself
 run_network = common.no_fast_path  # inside jit, Keras's per-layer bookkeeping runs once, when tracing
 

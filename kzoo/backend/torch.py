@@ -38,7 +38,6 @@ CONV_DATA_FORMAT = "channels_first"
 # kzoo keeps Keras's meaning of "auto" on torch: eager.
 resolve_jit_compile = common.same_jit_compile
 fit_arguments = common.arguments_unchanged
-random_normal, random_uniform, random_randint = common.KERAS_RANDOM_DRAWS
 
 
 # ------------------------------------------------------------------ which fast paths run

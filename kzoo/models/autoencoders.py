@@ -12,7 +12,6 @@ import numpy as np
 from keras import ops
 
 from kzoo import hyperparameters as hp
-from kzoo import random
 from kzoo.players import PlayersModel, Step
 
 
@@ -36,7 +35,7 @@ class AutoencoderModel(PlayersModel):
 
     def draw_prior(self, batch_size):
         """Codes from the prior N(0, I), from the model's seed generator."""
-        return random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
 
     # ---------------------------------------------------------------- inference (numpy)
     def call(self, inputs, training=False):

@@ -1,8 +1,8 @@
+import keras
 import numpy as np
 from keras import ops
 
 from kzoo import hyperparameters as hp
-from kzoo import random
 from kzoo.adversarial import AdversarialModel
 from kzoo.errors import KzooError
 from kzoo.models import blocks
@@ -48,10 +48,10 @@ class InfoGAN(AdversarialModel):
     def draw_latents(self, batch_size):
         latents = {
             "noise": self.sample_noise(batch_size),
-            "category": random.randint((batch_size,), 0, self.categories, seed=self.seed_generator),
+            "category": keras.random.randint((batch_size,), 0, self.categories, seed=self.seed_generator),
         }
         if self.continuous_codes:
-            latents["continuous"] = random.uniform(
+            latents["continuous"] = keras.random.uniform(
                 (batch_size, self.continuous_codes), -1.0, 1.0, seed=self.seed_generator
             )
         return latents

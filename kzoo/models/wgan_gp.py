@@ -3,7 +3,6 @@ from keras import ops
 
 from kzoo import backend
 from kzoo import hyperparameters as hp
-from kzoo import random
 from kzoo.models import blocks
 from kzoo.models.dcgan import DCGAN
 
@@ -55,7 +54,7 @@ class WGANGP(DCGAN):
     def prepare_discriminator_update(self, step):
         prepared = super().prepare_discriminator_update(step)
         # One interpolation weight per image (not per pixel, not normal: keras-io#143, PyTorch-GAN#5).
-        alpha = random.uniform((step.batch_size, 1, 1, 1), seed=self.seed_generator)
+        alpha = keras.random.uniform((step.batch_size, 1, 1, 1), seed=self.seed_generator)
         return {**prepared, "alpha": alpha}
 
     def discriminator_objective(self, step):
