@@ -82,6 +82,16 @@ def default_xla_flags():
     os.environ["XLA_FLAGS"] = " ".join([flags.strip()] + added).strip()
 
 
+def one_device_only(devices, cluster, why_not):
+    """`data_parallel` on a backend that trains on one device: that device ([], process 0 of 1),
+    or a DistributionError saying `why_not` when more were asked for."""
+    from kzoo.errors import DistributionError
+
+    if devices in (1, None) and cluster is None:
+        return [], 0, 1
+    raise DistributionError(why_not)
+
+
 def same_value(value):
     """`value` itself (a backend whose training runs in one process has nothing to agree on)."""
     return value

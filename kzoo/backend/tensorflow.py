@@ -163,13 +163,10 @@ def data_parallel(devices, cluster):
     normalization statistics, and losses scaled by the replica count (Keras scales only its
     own `Loss` objects), all inside the players' step.
     """
-    from kzoo.errors import DistributionError
-
-    if devices in (1, None) and cluster is None:
-        return [], 0, 1
-    raise DistributionError(
+    return common.one_device_only(
+        devices, cluster,
         "training on several devices is not supported on TensorFlow yet (kzoo's step does not match one "
-        "device under tf.distribute); use --backend jax"
+        "device under tf.distribute); use --backend jax",
     )
 
 

@@ -747,13 +747,10 @@ def data_parallel(devices, cluster):
     the model in DistributedDataParallel and only Keras's default step calls through that
     wrapper, so kzoo's step will have to all-reduce its gradients itself.
     """
-    from kzoo.errors import DistributionError
-
-    if devices in (1, None) and cluster is None:
-        return [], 0, 1
-    raise DistributionError(
+    return common.one_device_only(
+        devices, cluster,
         "training on several devices is not supported on torch: Keras 3.15.1 has no torch data parallelism "
-        "(a Keras release after 3.15.1 adds it; kzoo does not use it yet); use --backend jax"
+        "(a Keras release after 3.15.1 adds it; kzoo does not use it yet); use --backend jax",
     )
 
 
