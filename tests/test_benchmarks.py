@@ -227,3 +227,21 @@ def test_time_to_quality_records_a_curve_and_the_thresholds(tmp_path):
     run_script("time_to_quality.py", "--runs", ",".join(runs), "--table-only", "--out", str(tmp_path))
     rows = (tmp_path / "table.md").read_text().splitlines()[2:]
     assert [row.split(" | ")[0].strip("| ") for row in rows] == runs
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="reads TensorFlow's profiler (benchmarks/tf_op_times.py)")
+def test_tf_op_times_sums_both_programs_operations(tmp_path):
+    out = tmp_path / "ops.json"
+    result = run_script("tf_op_times.py", "--model", "dcgan", "--width", "2", "--batch-size", "8",
+                        "--steps", "2", "--out", str(out))
+    assert "operation kind" in result.stdout and "wall time of the steps" in result.stdout
+    r = json.loads(out.read_text())
+    assert (r["model"], r["width"], r["steps"]) == ("dcgan", 2, 2)
+    for name in ("kzoo", "native"):
+        variant = r["variants"][name]
+        assert positive(variant["wall_s"])
+        operations = variant["operations"]
+        # Only XLA's operations: no executor span, marker or Keras function among them.
+        assert not [kind for kind in operations if ":" in kind or " " in kind or "step" in kind], operations
+        convolutions = sum(op["count"] for kind, op in operations.items() if kind.startswith("convolution"))
+        assert convolutions > 0 and all(op["ms"] >= 0 for op in operations.values()), operations
