@@ -64,18 +64,23 @@ def conv_transpose_crops(kernel_shape, strides, padding, output_padding, dilatio
     return crops
 
 
-# JAX: XLA's CPU scheduler by default orders independent operations so that they can run at the same
-# time; on a 2-core CPU, where each convolution already uses both cores, that made the
-# convolutional models' training steps 10-40% slower (the MLP models' about 10% faster;
-# benchmarks/README.md, "Closing the gaps"). The flag exists in every jaxlib kzoo allows
-# (checked back to 0.4.30; XLA aborts on an unknown flag). An XLA_FLAGS setting of the user's
-# for it wins. XLA reads the variable once, when JAX first computes: importing kzoo's models
-# before any JAX computation (as `kzoo train` does) is what makes it count.
+# XLA's CPU scheduler by default orders independent operations so that they can run at the same
+# time; on a 2-core CPU, where each convolution already uses both cores, they then compete for
+# them. Without it, on this project's 2-core machine: JAX's convolutional training steps ran
+# 10-40% faster (benchmarks/README.md, "Closing the gaps"), TensorFlow's 2-13% (wgan-gp's input-
+# dilated convolutions had taken 1.7-2.5x as long as the same ones in a hand-written loop;
+# "TensorFlow: XLA's CPU scheduler"); the MLP models' steps, which leave a core free, ran about
+# 10% (JAX) and 2-9% (TensorFlow) slower, the other TensorFlow models at their defaults the same
+# within noise. Results are the same: only the order changes.
+# The flag exists in every jaxlib and TensorFlow kzoo allows (checked back to jaxlib 0.4.30;
+# XLA aborts on an unknown flag). An XLA_FLAGS setting of the user's for it wins. XLA reads the
+# variable once, at its first computation (JAX) or compilation (TensorFlow): importing kzoo's
+# models before that (as `kzoo train` does) is what makes it count.
 XLA_CPU_FLAGS = {"--xla_cpu_enable_concurrency_optimized_scheduler": "false"}
 
 
 def default_xla_flags():
-    """Add XLA_CPU_FLAGS to $XLA_FLAGS, each unless the user set it (the JAX module calls this)."""
+    """Add XLA_CPU_FLAGS to $XLA_FLAGS, each unless the user set it (the JAX and TensorFlow modules call this)."""
     flags = os.environ.get("XLA_FLAGS", "")
     given = {token.split("=", 1)[0] for token in flags.split()}
     added = [f"{name}={value}" for name, value in XLA_CPU_FLAGS.items() if name not in given]

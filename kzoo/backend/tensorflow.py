@@ -8,6 +8,9 @@ import tensorflow as tf
 
 from kzoo.backend import common
 
+# TensorFlow's XLA reads XLA_FLAGS at its first compilation, after this import: see common.XLA_CPU_FLAGS.
+common.default_xla_flags()
+
 # TensorFlow's CPU convolutions take only NHWC.
 CONV_DATA_FORMAT = "channels_last"
 
