@@ -13,8 +13,10 @@ operation numbers do not correspond between them, but kinds and counts do: the s
 kind taking longer in one program than in the other, at the same count, means the same work
 ran slower (for instance alongside other operations, competing for the cores).
 
-Durations are wall time on each thread; operations that overlap on two threads both count, so
-a column's total can exceed the wall time.
+Each operation's duration is its wall time on the thread that ran it. The sums hold XLA's
+operations only (the parallel pieces of a convolution that other threads run are no events of
+their own), so a column's total is not the step's time, and the profiler slows both programs:
+compare kinds between the two programs, not totals with the wall time.
 """
 
 import argparse
@@ -105,7 +107,8 @@ def main(argv=None):
 
     def fresh_model():
         keras.utils.set_random_seed(throughput.SEED)
-        hyper = {"ema_decay": 0.0} if "ema_decay" in kzoo.registry.load_model_class(args.model).default_hyperparameters() else {}
+        defaults = kzoo.registry.load_model_class(args.model).default_hyperparameters()
+        hyper = {"ema_decay": 0.0} if "ema_decay" in defaults else {}  # as throughput.py: the two-player step
         if args.width is not None:
             hyper["width"] = args.width
         return kzoo.create_model(args.model, **hyper)
