@@ -98,21 +98,12 @@ def main(argv=None):
     _common.select_backend("tensorflow")
     import logging
 
-    import keras
-
     import kzoo
     import throughput
 
     logging.getLogger("kzoo.registry").setLevel(logging.ERROR)  # broken third-party plugins
 
-    def fresh_model():
-        keras.utils.set_random_seed(throughput.SEED)
-        defaults = kzoo.registry.load_model_class(args.model).default_hyperparameters()
-        hyper = {"ema_decay": 0.0} if "ema_decay" in defaults else {}  # as throughput.py: the two-player step
-        if args.width is not None:
-            hyper["width"] = args.width
-        return kzoo.create_model(args.model, **hyper)
-
+    fresh_model = throughput.model_factory(args.model, {} if args.width is None else {"width": args.width})
     model = fresh_model()
     spec = throughput.Spec(model, args.batch_size)
     variants = [throughput.KzooVariant(spec, model), throughput.NativeTensorFlow(spec, fresh_model())]

@@ -917,6 +917,27 @@ def calibrated_steps(variants, x, y, batch_size, probe_steps=2):
     return max(MIN_STEPS, min(MAX_STEPS, math.ceil(REPETITION_SECONDS / max(fastest, 1e-6))))
 
 
+def model_factory(name, hyperparameters):
+    """`fresh_model()` -> a new `kzoo.create_model(name, ...)`, with the same initial weights each time.
+
+    The two-player step is what is timed: generator averaging (on by default in some models) is
+    off unless `hyperparameters` ask for it, as the loops do not re-implement it.
+    """
+    import keras
+
+    import kzoo
+    from kzoo import registry
+
+    defaults = registry.load_model_class(name).default_hyperparameters()
+    hyper = {**({"ema_decay": 0.0} if "ema_decay" in defaults else {}), **hyperparameters}
+
+    def fresh_model():
+        keras.utils.set_random_seed(SEED)  # the same initial weights for kzoo and native
+        return kzoo.create_model(name, **hyper)
+
+    return fresh_model
+
+
 def measure(args, log=print):
     import keras
     import numpy as np
@@ -924,19 +945,8 @@ def measure(args, log=print):
     import kzoo
 
     keras.utils.set_random_seed(SEED)
-    # The two-player step is what is timed: generator averaging (on by default in some models) is
-    # off unless --set asks for it, as the loops do not re-implement it.
-    from kzoo import registry
-
-    defaults = registry.load_model_class(args.model).default_hyperparameters()
-    hyper = {**({"ema_decay": 0.0} if "ema_decay" in defaults else {}), **args.hyperparameters}
-    models = {}
-
-    def fresh_model():
-        keras.utils.set_random_seed(SEED)  # the same initial weights for kzoo and native
-        return kzoo.create_model(args.model, **hyper)
-
-    models["kzoo"] = fresh_model()
+    fresh_model = model_factory(args.model, args.hyperparameters)
+    models = {"kzoo": fresh_model()}
     if args.kzoo_jit_compile != "auto":
         models["kzoo"].compile(jit_compile=args.kzoo_jit_compile == "true")
     spec = Spec(models["kzoo"], args.batch_size)

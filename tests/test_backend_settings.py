@@ -4,20 +4,18 @@ import pytest
 
 from conftest import backend_name, run_python
 
-# A computation after the import, compiled by XLA where the backend has it: XLA aborts the process
-# on a flag it does not know, and reads XLA_FLAGS only when it first runs.
-XLA_COMPUTATION = {
-    "jax": "keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)",
-    "tensorflow": "import tensorflow as tf; tf.function(lambda: tf.ones(2) + 1, jit_compile=True)()",
-    "torch": "keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)",
-}
+# A computation after the import, compiled by XLA where the backend has it (JAX compiles every
+# computation, TensorFlow only with jit_compile): XLA aborts the process on a flag it does not
+# know, and reads XLA_FLAGS only when it first runs.
+COMPUTATION = "keras.ops.convert_to_numpy(keras.ops.ones(2) + 1)"
+XLA_COMPUTATION = {"tensorflow": "import tensorflow as tf; tf.function(lambda: tf.ones(2) + 1, jit_compile=True)()"}
 FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler"
 SETS_THE_FLAG = ("jax", "tensorflow")  # the backends that compile with XLA
 
 
 def _flags(env_flags):
     """XLA_FLAGS after importing kzoo's backend module, starting from `env_flags` (None: unset)."""
-    code = (f"import os, keras, kzoo.backend; {XLA_COMPUTATION[backend_name()]}; "
+    code = (f"import os, keras, kzoo.backend; {XLA_COMPUTATION.get(backend_name(), COMPUTATION)}; "
             "print(os.environ.get('XLA_FLAGS'))")
     return run_python(code, backend_name(), env={"XLA_FLAGS": env_flags}).strip()
 
