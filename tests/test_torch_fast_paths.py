@@ -1,4 +1,4 @@
-"""torch's fast paths (kzoo.backend.torch) compute what Keras's own code computes.
+"""torch's fast paths (the kzoo.backend.torch package) compute what Keras's own code computes.
 
 On torch, each is compared with Keras's own path on the same weights (`KZOO_TORCH_FAST_PATHS`
 "all" against "none"): networks run by the executor, mirrored convolution stacks included, give
@@ -26,11 +26,11 @@ on_torch = pytest.mark.skipif(backend_name() != "torch", reason="torch's fast pa
 
 @pytest.fixture
 def torch_paths(monkeypatch):
-    """Set kzoo.backend.torch.FAST_PATHS for one test: `torch_paths("none")`."""
-    from kzoo.backend import torch as fast
+    """Set the KZOO_TORCH_FAST_PATHS switch for one test: `torch_paths("none")`."""
+    from kzoo.backend.torch import fast_paths
 
     def choose(setting):
-        monkeypatch.setattr(fast, "FAST_PATHS", fast.fast_paths_from(setting))
+        monkeypatch.setattr(fast_paths, "FAST_PATHS", fast_paths.fast_paths_from(setting))
 
     return choose
 
@@ -81,9 +81,9 @@ def assert_same_computation(fast, reference):
 
 
 def plan_of(network):
-    from kzoo.backend import torch as fast
+    from kzoo.backend.torch import executor
 
-    return fast._plan_of(network)
+    return executor.plan_of(network)
 
 
 def _inputs(network, batch=4, seed=0):
@@ -220,6 +220,7 @@ def test_the_executor_declines_what_keras_must_handle(torch_paths):
 @on_torch
 def test_networks_run_through_keras_when_a_private_name_moved(monkeypatch, torch_paths):
     from kzoo.backend import torch as fast
+    from kzoo.backend.torch import executor
 
     keras.utils.set_random_seed(4)
     x = np.random.default_rng(0).standard_normal((2, 8, 8, 1)).astype("float32")
@@ -229,7 +230,7 @@ def test_networks_run_through_keras_when_a_private_name_moved(monkeypatch, torch
             network = blocks.conv_discriminator((8, 8, 1), 2)
             assert plan_of(network).steps is None
             assert_same_computation(*fast_and_keras(network, [x], torch_paths))
-    monkeypatch.setattr(fast, "_outside_keras_scopes", None)
+    monkeypatch.setattr(executor, "_outside_keras_scopes", None)
     assert fast.run_network(blocks.conv_discriminator((8, 8, 1), 2), (x,), {"training": True}) is None
 
 
@@ -343,6 +344,7 @@ def test_in_place_updates_decline_what_they_do_not_copy(name):
 @on_torch
 def test_in_place_updates_decline_constraints_unbuilt_optimizers_and_moved_names(monkeypatch):
     from kzoo.backend import torch as fast
+    from kzoo.backend.torch import optimizers
 
     variables = _variables(2)
     assert not fast.apply_in_place(keras.optimizers.Adam(), _gradients(variables, 0), variables)  # not built
@@ -357,7 +359,7 @@ def test_in_place_updates_decline_constraints_unbuilt_optimizers_and_moved_names
         with monkeypatch.context() as patch:
             patch.setitem(fast.OPTIMIZER_PRIVATE_NAMES, key, "_moved_in_a_later_keras")
             assert not fast.apply_in_place(optimizer, _gradients(variables, 0), variables)
-    monkeypatch.setattr(fast, "KERAS_OPTIMIZER_KINDS", {})
+    monkeypatch.setattr(optimizers, "KERAS_OPTIMIZER_KINDS", {})
     assert not fast.apply_in_place(optimizer, _gradients(variables, 0), variables)
     assert int(optimizer.iterations.numpy()) == 0
 
@@ -439,16 +441,17 @@ def _ahead_of_batch_normalization(model):
 TRAIN_ON_TORCH = """
 import numpy as np, keras, kzoo
 from kzoo.backend import torch as fast
+from kzoo.backend.torch import executor, optimizers
 assert fast.FAST_PATHS == set(fast.FAST_PATH_NAMES)
 in_place = []
-apply_in_place = fast.apply_in_place
-fast.apply_in_place = lambda *args: in_place.append(apply_in_place(*args)) or in_place[-1]
+apply_in_place = optimizers.apply_in_place
+optimizers.apply_in_place = lambda *args: in_place.append(apply_in_place(*args)) or in_place[-1]
 keras.utils.set_random_seed(0)
 model = kzoo.create_model("dcgan", width=4, seed=11)
 x, _ = kzoo.data.load("mnist-5k")
 model.fit(x[:32], batch_size=8, epochs=1, verbose=0)
 assert in_place and all(in_place), in_place
-assert fast._plan_of(model.generator).mirrored and fast._plan_of(model.discriminator).mirrored
+assert executor.plan_of(model.generator).mirrored and executor.plan_of(model.discriminator).mirrored
 model.save({path!r})
 noise = np.random.default_rng(1).standard_normal((6, model.latent_dim)).astype("float32")
 np.savez({out!r}, noise=noise, images=model.generate(noise))
