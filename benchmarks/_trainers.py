@@ -58,14 +58,16 @@ class KerasTrainer:
 
 
 class TorchTrainer:
-    """The plain torch.nn DCGAN of benchmarks/throughput.py, trained on the same batches."""
+    """The plain torch.nn DCGAN of the throughput benchmark (_throughput.plain_torch), trained on the same batches."""
 
     def __init__(self, seed, batch_size):
         import numpy as np
         import torch
 
+        from _throughput.harness import Spec
+        from _throughput.plain_torch import PlainTorch
+
         import kzoo
-        import throughput
         from kzoo import data as datasets
 
         torch.manual_seed(seed)
@@ -77,7 +79,7 @@ class TorchTrainer:
                    "instance_noise": 0.0, "g_top_k": 1.0, "r1_gamma": 0.0}
         reference = kzoo.create_model("dcgan", seed=seed, **options)
         self.model = None
-        self.loop = throughput.PlainTorch(throughput.Spec(reference, batch_size), reference)
+        self.loop = PlainTorch(Spec(reference, batch_size), reference)
         self.name, self.seed, self.batch_size, self.chunk, self.steps_done = "torch-dcgan", seed, batch_size, 0, 0
         self.np, self.torch = np, torch
         self.default_steps, self.hyperparameters = None, reference.get_config()

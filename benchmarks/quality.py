@@ -61,8 +61,8 @@ ANCHORS = ("keras-guide", "torch-dcgan")
 DEFAULT_BACKENDS = ("jax", "tensorflow")
 MIN_STEPS = 2000
 TRAIN_IMAGES = 4000
-# What the workers import besides kzoo: the anchors, and the trainers.
-BENCHMARK_SOURCES = ("keras_guide_gan.py", "_trainers.py", "throughput.py", "flops.py")
+# What the workers import besides kzoo: the anchors, the trainers and the throughput loops (a folder).
+BENCHMARK_SOURCES = ("keras_guide_gan.py", "_trainers.py", "_throughput", "flops.py")
 DEFAULT_OUT = os.path.join(_common.RESULTS, "quality")
 GRID_SAMPLES = 64
 METRIC_COLUMNS = ("fd", "kid", "classifier_score", "coverage", "class_kl", "precision", "recall",
@@ -125,10 +125,14 @@ def snapshot_sources(dest):
     """
     import shutil
 
-    shutil.copytree(os.path.join(_common.REPO, "kzoo"), os.path.join(dest, "kzoo"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    caches = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(os.path.join(_common.REPO, "kzoo"), os.path.join(dest, "kzoo"), ignore=caches)
     for name in BENCHMARK_SOURCES:
-        shutil.copy2(os.path.join(_common.REPO, "benchmarks", name), dest)
+        source, target = os.path.join(_common.REPO, "benchmarks", name), os.path.join(dest, name)
+        if os.path.isdir(source):
+            shutil.copytree(source, target, ignore=caches)
+        else:
+            shutil.copy2(source, target)
     return dest
 
 
@@ -142,13 +146,13 @@ def source_fingerprint(root=None):
     import hashlib
 
     digest = hashlib.sha256()
-    if root is None:
-        root = _common.REPO
-        others = [os.path.join(_common.REPO, "benchmarks", name) for name in BENCHMARK_SOURCES]
-    else:
-        others = [os.path.join(root, name) for name in BENCHMARK_SOURCES]
+    base = os.path.join(_common.REPO, "benchmarks") if root is None else root
+    root = root or _common.REPO
     files = sorted(glob.glob(os.path.join(root, "kzoo", "**", "*.py"), recursive=True))
-    for path in files + others:
+    for name in BENCHMARK_SOURCES:
+        path = os.path.join(base, name)
+        files += sorted(glob.glob(os.path.join(path, "**", "*.py"), recursive=True)) if os.path.isdir(path) else [path]
+    for path in files:
         digest.update(os.path.relpath(path, root).replace(os.sep, "/").encode())
         with open(path, "rb") as f:
             digest.update(f.read())

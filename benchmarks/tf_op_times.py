@@ -98,22 +98,26 @@ def main(argv=None):
     _common.select_backend("tensorflow")
     import logging
 
+    from _throughput.harness import Spec, model_factory
+    from _throughput.kzoo_fit import KzooVariant
+    from _throughput.native import NativeTensorFlow
+    from _throughput.timing import batches_for, timed
+
     import kzoo
-    import throughput
 
     logging.getLogger("kzoo.registry").setLevel(logging.ERROR)  # broken third-party plugins
 
-    fresh_model = throughput.model_factory(args.model, {} if args.width is None else {"width": args.width})
+    fresh_model = model_factory(args.model, {} if args.width is None else {"width": args.width})
     model = fresh_model()
-    spec = throughput.Spec(model, args.batch_size)
-    variants = [throughput.KzooVariant(spec, model), throughput.NativeTensorFlow(spec, fresh_model())]
+    spec = Spec(model, args.batch_size)
+    variants = [KzooVariant(spec, model), NativeTensorFlow(spec, fresh_model())]
     x, y = kzoo.data.load("mnist-5k")
     y = y.astype("int32")
     result = {"model": args.model, "width": spec.hyperparameters.get("width"), "batch_size": args.batch_size,
               "steps": args.steps, "xla_flags": os.environ.get("XLA_FLAGS"), "variants": {}}
     for variant in variants:
-        throughput.timed(variant, *variant.prepare(*throughput.batches_for(x, y, 0, 2 * args.batch_size)))
-        data = variant.prepare(*throughput.batches_for(x, y, 2 * args.batch_size, args.steps * args.batch_size))
+        timed(variant, *variant.prepare(*batches_for(x, y, 0, 2 * args.batch_size)))
+        data = variant.prepare(*batches_for(x, y, 2 * args.batch_size, args.steps * args.batch_size))
         wall, times = profiled(variant, *data)
         result["variants"][variant.name] = {
             "wall_s": round(wall, 4),

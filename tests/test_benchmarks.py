@@ -188,7 +188,7 @@ def test_default_steps_make_a_repetition_last_about_a_second(monkeypatch):
     import numpy as np
 
     monkeypatch.syspath_prepend(BENCHMARKS)
-    import throughput
+    from _throughput import timing
 
     class Sleepy:
         def __init__(self, seconds_per_step):
@@ -201,12 +201,12 @@ def test_default_steps_make_a_repetition_last_about_a_second(monkeypatch):
             time.sleep(self.seconds_per_step * (len(x) // 4))
 
     x, y = np.zeros((40, 2), "float32"), None
-    monkeypatch.setattr(throughput, "REPETITION_SECONDS", 0.3)
-    steps = throughput.calibrated_steps([Sleepy(0.01), Sleepy(0.05)], x, y, batch_size=4)
-    assert throughput.MIN_STEPS < 20 <= steps <= 30  # the faster one sets it: 0.3 s / 0.01 s (sleep overshoots)
-    assert throughput.calibrated_steps([Sleepy(0.1)], x, y, batch_size=4) == throughput.MIN_STEPS
-    monkeypatch.setattr(throughput, "MAX_STEPS", 12)
-    assert throughput.calibrated_steps([Sleepy(0.001)], x, y, batch_size=4) == 12
+    monkeypatch.setattr(timing, "REPETITION_SECONDS", 0.3)
+    steps = timing.calibrated_steps([Sleepy(0.01), Sleepy(0.05)], x, y, batch_size=4)
+    assert timing.MIN_STEPS < 20 <= steps <= 30  # the faster one sets it: 0.3 s / 0.01 s (sleep overshoots)
+    assert timing.calibrated_steps([Sleepy(0.1)], x, y, batch_size=4) == timing.MIN_STEPS
+    monkeypatch.setattr(timing, "MAX_STEPS", 12)
+    assert timing.calibrated_steps([Sleepy(0.001)], x, y, batch_size=4) == 12
 
 
 def test_time_to_quality_records_a_curve_and_the_thresholds(tmp_path):
