@@ -1,9 +1,10 @@
 """How `AdversarialModel.fit` feeds arrays: on TensorFlow without tf.data's autotuning.
 
 With autotuning on, every TensorFlow epoch ended on a 5.11 s / 10.23 s / ... grid instead of
-after its last step (kzoo/backend/tensorflow.py, `fit_arguments`). Timing is the benchmark's job
-(benchmarks/repro_tf_fit_teardown.py); these tests pin the mechanism, that the batches are
-still exactly the ones Keras would feed, and that `fit()` keeps all of Keras's arguments.
+after its last step (kzoo/backend/tensorflow/data_adapter.py, `fit_arguments`). Timing is the
+benchmark's job (benchmarks/repro_tf_fit_teardown.py); these tests pin the mechanism, that the
+batches are still exactly the ones Keras would feed, and that `fit()` keeps all of Keras's
+arguments.
 """
 
 import inspect
@@ -59,8 +60,9 @@ def test_arrays_in_order_without_shuffle():
 
 
 def test_without_shuffle_the_batches_and_shapes_are_kerass_own():
-    """shuffle=False takes a leaner pipeline on TensorFlow (kzoo/backend/tensorflow.py,
-    `_batches_in_order`): the same batches, dtypes and element shapes as Keras's own."""
+    """shuffle=False takes a leaner pipeline on TensorFlow (`_batches_in_order` in
+    kzoo/backend/tensorflow/data_adapter.py): the same batches, dtypes and element shapes as
+    Keras's own."""
     x, y = _images(10), np.arange(10)
     cases = [
         dict(x=x, y=y, batch_size=4),                                   # a last partial batch: batch size None

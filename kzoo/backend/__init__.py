@@ -1,10 +1,12 @@
 """Everything kzoo does differently per backend, behind one small interface.
 
-Laid out like Keras's own `keras/src/backend/`: one module per backend (`tensorflow.py`,
-`torch.py`, `jax.py`), each defining the names below; this package picks the module of the
-backend Keras runs on and re-exports them. Nothing else in kzoo imports TensorFlow, torch or
-JAX: models, losses, the players' step and the command line are written in `keras.ops` and call
-these functions.
+Laid out like Keras's own `keras/src/backend/`: one package per backend (`tensorflow/`,
+`torch/`, `jax/`), each split by concern (`trainer.py`: gradients and the step; `nn.py`: layer
+kernels; `distribution.py`: devices; TensorFlow's `data_adapter.py`; torch's `optimizers.py`,
+`executor.py`, `mirror.py`, ...) and binding the names below in its `__init__.py`; `common.py`
+holds what they share. This package picks the backend Keras runs on and re-exports its names.
+Nothing else in kzoo imports TensorFlow, torch or JAX: models, losses, the players' step and the
+command line are written in `keras.ops` and call these functions.
 
 Training
 - `run_train_step(model, step, *args)`: Keras's per-backend `train_step` calling convention

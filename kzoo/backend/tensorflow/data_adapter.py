@@ -1,66 +1,10 @@
-"""TensorFlow: gradient tapes, XLA by default, and fit() input without tf.data's autotuning."""
+"""How `fit()` feeds arrays on TensorFlow: Keras's own array adapter, without tf.data's autotuning."""
 
 import functools
 
 import keras
 import numpy as np
 import tensorflow as tf
-
-from kzoo.backend import common
-
-# TensorFlow's XLA reads XLA_FLAGS at its first compilation, after this import: see common.XLA_CPU_FLAGS.
-common.default_xla_flags()
-
-# TensorFlow's CPU convolutions take only NHWC.
-CONV_DATA_FORMAT = "channels_last"
-
-
-def resolve_jit_compile(jit_compile):
-    """kzoo's reading of `compile(jit_compile="auto")`: XLA, also on a CPU.
-
-    Keras's "auto" turns XLA off on CPU-only TensorFlow. For the adversarial step XLA is what a
-    hand-written loop uses: measured on this project's 2-core CPU, kzoo's DCGAN step ran at
-    0.66x a `tf.function(jit_compile=True)` loop in graph mode and at 1.02x with XLA
-    (benchmarks/README.md).
-    """
-    return True if jit_compile == "auto" else jit_compile
-
-
-def supports_second_order(jit_compile):
-    return True  # nested tapes, in graph mode and under XLA alike
-
-
-def run_train_step(model, step, data):
-    # Variables are stateful here: the step reads and assigns them directly.
-    return step(data)
-
-
-def minimize(objective, variables, optimizer, state_variables):
-    """One step of `optimizer` on `variables` for `objective() -> (loss, aux)`; returns (loss, aux).
-
-    A variable the loss does not reach gets a zero gradient, as on JAX (TensorFlow says None),
-    so the optimizer's state moves alike on every backend.
-    """
-    with tf.GradientTape() as tape:
-        loss, aux = objective()
-    grads = tape.gradient(loss, variables)
-    grads = [tf.zeros_like(v.value) if g is None else g for g, v in zip(grads, variables)]
-    optimizer.apply(grads, variables)
-    return loss, aux
-
-
-def input_gradient(fn, x):
-    """d fn(x) / dx for a scalar fn; recorded by any enclosing tape, so differentiable again."""
-    x = tf.convert_to_tensor(x)
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        value = fn(x)
-    grad = tape.gradient(value, x)
-    return tf.zeros_like(x) if grad is None else grad
-
-
-def set_seed(seed):
-    keras.utils.set_random_seed(seed)  # seeds TensorFlow too; it is imported already
 
 
 def fit_arguments(arguments):
@@ -145,32 +89,3 @@ def arrays_without_autotune():
             return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
 
     return ArraysWithoutAutotune
-
-
-# TensorFlow's own transposed convolution and batch normalization are fast already.
-conv_transpose = common.no_fast_path
-batch_norm_training = common.no_fast_path
-run_network = common.no_fast_path  # under tf.function / XLA, Keras's per-layer bookkeeping runs once, when tracing
-
-
-# ------------------------------------------------------------------ several devices (issue 13)
-
-
-def data_parallel(devices, cluster):
-    """One device only: tf.distribute does not reproduce kzoo's one-device step yet.
-
-    Measured (MirroredStrategy, two logical CPUs, dcgan width 2, batch 8): it trains, but the
-    logged losses differ from one device's from the first batch and the weights by up to 4e-3
-    after two steps. Every replica draws the same noise from the model's seed generator
-    (checked); it would need its own slice of the global batch's noise, the global batch's
-    normalization statistics, and losses scaled by the replica count (Keras scales only its
-    own `Loss` objects), all inside the players' step.
-    """
-    return common.one_device_only(
-        devices, cluster,
-        "training on several devices is not supported on TensorFlow yet (kzoo's step does not match one "
-        "device under tf.distribute); use --backend jax",
-    )
-
-
-agreed_seed = common.same_value  # one process: its own seed
