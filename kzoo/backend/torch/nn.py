@@ -83,14 +83,3 @@ def batch_norm_training(inputs, gamma, beta, epsilon, channel_axis):
         x, mean, variance, weight=gamma, bias=beta, training=True, momentum=1.0, eps=epsilon,
     )
     return outputs, mean, variance * ((count - 1) / count)
-
-
-# ------------------------------------------------------------------ executor: networks without Layer.__call__
-# `Layer.__call__` adds 37-54 microseconds to every layer call on torch (input conversion, call-
-# signature binding, name scopes, call context, masks, autocast checks; the MLP discriminator's
-# forward and backward took 3.66 ms, 2.11 ms with its layers' `call` run directly,
-# ../shared/notes/torch-overhead.md). `run_network` runs a `kzoo.layers.Network` the way Keras's
-# `Functional.call` does (same node order, same arguments, `training` passed to the layers that
-# take it) but calls each layer's `call` directly, for layer classes whose `__call__` adds nothing
-# else in float32 without masks, hooks or scopes. Anything else runs through Keras.
-#
