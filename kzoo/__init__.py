@@ -6,12 +6,13 @@ data loaders or the metrics are first used, so `kzoo list` and `--help` stay ins
 
 import importlib
 
-from kzoo.registry import create_model, list_models, model_entry
+from kzoo.registry import list_models, model_entry
 
 __version__ = "0.1.0"
 
 # Public names that need keras, resolved on first access (PEP 562).
 _LAZY = {
+    "create_model": ("kzoo.registry", "create_model"),  # the registry's factory imports keras
     "AdversarialModel": ("kzoo.adversarial", "AdversarialModel"),
     "PlayersModel": ("kzoo.players", "PlayersModel"),
     "Player": ("kzoo.players", "Player"),

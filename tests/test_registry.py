@@ -1,8 +1,9 @@
 """The model registry: discovery, static checks, broken plugins, conflicts, strict mode, loading.
 
 Plugins here are fake distributions written to a tmp dir (a NAME-VER.dist-info folder with METADATA
-and entry_points.txt, plus module files) and put on sys.path. Nothing needs keras except
-`test_hinge_plugin_losses`, which loads the example plugin's class.
+and entry_points.txt, plus module files) and put on sys.path. Discovery and listing need no keras.
+Loading does (the factory imports kzoo.players), but the fake models stand on a fake base in place of
+kzoo.PlayersModel, so they build no networks; `test_hinge_plugin_losses` loads the example plugin's real class.
 """
 
 import importlib
@@ -65,7 +66,7 @@ def site(tmp_path, monkeypatch):
 
 @pytest.fixture
 def fake_base(site, monkeypatch):
-    """Stands in for kzoo.AdversarialModel so that loading a fake model needs no keras."""
+    """Stands in for kzoo.PlayersModel, the base that loading checks, so that a fake model builds no networks."""
     site.add_dist(
         "fake-base",
         modules={
@@ -94,7 +95,9 @@ def fake_base(site, monkeypatch):
             """
         },
     )
-    monkeypatch.setattr(registry, "_model_base", lambda: importlib.import_module("fake_base_mod").FakeBase)
+    from kzoo.registry import factory
+
+    monkeypatch.setattr(factory, "PlayersModel", importlib.import_module("fake_base_mod").FakeBase)
     return site
 
 
