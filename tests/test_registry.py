@@ -70,18 +70,24 @@ def fake_base(site, monkeypatch):
     site.add_dist(
         "fake-base",
         modules={
+            # What the factory reads of kzoo.PlayersModel, declared the same way (kzoo.hyperparameters needs no keras).
             "fake_base_mod.py": """
+                from kzoo import hyperparameters as hp
+
                 class FakeBase:
-                    hyperparameters = {"width": 8}
+                    hyperparameters = {"width": hp.Int(8, min=1, help="network size")}
                     paper = None
                     conditional = False
+                    default_epochs = 5
+                    default_steps_per_epoch = None
+
+                    @classmethod
+                    def hyperparameter_specs(cls):
+                        return hp.merged(cls)
 
                     @classmethod
                     def default_hyperparameters(cls):
-                        merged = {}
-                        for klass in reversed(cls.__mro__):
-                            merged.update(klass.__dict__.get("hyperparameters", {}))
-                        return merged
+                        return {name: spec.default for name, spec in cls.hyperparameter_specs().items()}
 
                     def __init__(self, **hyperparameters):
                         unknown = set(hyperparameters) - set(self.default_hyperparameters())
@@ -416,6 +422,8 @@ def test_create_model_drops_none_and_compiles(fake_base):
 
                     hyperparameters = {"depth": 2, "name": None}
                     paper = "Tiny et al. 2020"
+                    default_epochs = 12
+                    default_steps_per_epoch = 100
             '''
         },
     )
@@ -430,8 +438,12 @@ def test_create_model_drops_none_and_compiles(fake_base):
         "name": "tiny", "origin": "plugin", "distribution": "kzoo-tiny", "version": "0.1",
         "value": "tiny_mod:Tiny", "description": "A tiny model.", "paper": "Tiny et al. 2020",
         "conditional": False, "hyperparameters": {"width": 8, "depth": 2, "name": None},
-        # A base class without kzoo's hyperparameter specs or default length: nothing more to say.
-        "default_epochs": None, "default_steps_per_epoch": None, "hyperparameter_details": {},
+        "default_epochs": 12, "default_steps_per_epoch": 100,  # the class's own, over the base's
+        "hyperparameter_details": {
+            "width": {"accepts": "an integer >= 1", "help": "network size"},  # declared on the base
+            "depth": {"accepts": "an integer", "help": None},  # a plain default: its kind inferred
+            "name": {"accepts": "any value", "help": None},
+        },
     }
     entry = registry.model_entry("tiny")  # after loading, the entry reflects the class itself
     assert (entry.description, entry.paper, entry.conditional) == ("A tiny model.", "Tiny et al. 2020", False)

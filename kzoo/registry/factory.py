@@ -62,8 +62,8 @@ def load_model_class(name: str) -> type:
         loaded = replace(
             entry,
             description=doc if doc is not None else entry.description,
-            paper=getattr(obj, "paper", None),
-            conditional=bool(getattr(obj, "conditional", False)),
+            paper=obj.paper,
+            conditional=bool(obj.conditional),
         )
         discovery.record_loaded(key, loaded, obj)
         return obj
@@ -112,14 +112,15 @@ def model_info(name: str) -> dict:
         "version": entry.version,
         "value": entry.value,
         "description": first_line(cls.__dict__.get("__doc__")) or "",
-        "paper": getattr(cls, "paper", None),
-        "conditional": bool(getattr(cls, "conditional", False)),
-        "default_epochs": getattr(cls, "default_epochs", None),
-        "default_steps_per_epoch": getattr(cls, "default_steps_per_epoch", None),
+        # PlayersModel declares all of these (load_model_class checked the class is one).
+        "paper": cls.paper,
+        "conditional": bool(cls.conditional),
+        "default_epochs": cls.default_epochs,
+        "default_steps_per_epoch": cls.default_steps_per_epoch,
         "hyperparameters": dict(cls.default_hyperparameters()),
-        # What each accepts and what it is for, where the class says (kzoo.hyperparameters).
+        # What each accepts and what it is for (kzoo.hyperparameters).
         "hyperparameter_details": {
-            name: {"accepts": spec.describe(), "help": spec.help}
-            for name, spec in (cls.hyperparameter_specs() if hasattr(cls, "hyperparameter_specs") else {}).items()
+            hp_name: {"accepts": spec.describe(), "help": spec.help}
+            for hp_name, spec in cls.hyperparameter_specs().items()
         },
     }
