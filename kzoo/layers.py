@@ -9,7 +9,9 @@
 - `Network`: a functional `keras.Model` (same constructor, layers and weights) that the backend
   may run without Keras's per-layer bookkeeping (`kzoo.backend.run_network`: torch).
 
-All are registered for `.keras` files under the package name "kzoo".
+All are registered for `.keras` files under the package name "kzoo", and each layer declares its
+role to the backend (`kzoo.backend.declare_layer`, at the end of this module): the backend's fast
+paths take kzoo's layers by role, without importing this module (torch's executor and mirror).
 """
 
 import keras
@@ -249,3 +251,12 @@ class Network(keras.Model):
     def __call__(self, *args, **kwargs):
         outputs = backend.run_network(self, args, kwargs)
         return super().__call__(*args, **kwargs) if outputs is None else outputs
+
+
+# What each layer is to the backend's fast paths (kzoo.backend.common.LAYER_ROLES); exactly these
+# classes, not subclasses, whose `call` may do more.
+backend.declare_layer(ConvLayout, "layout")
+backend.declare_layer(Conv2DTranspose, "conv_transpose")
+backend.declare_layer(BatchNormalization, "batch_norm")
+backend.declare_layer(SpectralNormalization, "spectral_norm")
+backend.declare_layer(MinibatchStdDev, "minibatch_std")

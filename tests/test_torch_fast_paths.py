@@ -270,6 +270,61 @@ def test_a_network_saves_and_clones_as_a_functional_model(tmp_path):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(noise, training=False)), expected, atol=1e-6)
 
 
+# ------------------------------------------------------------------ layer roles
+@on_torch
+def test_the_executor_knows_kzoos_layers_by_the_roles_they_declare(torch_paths):
+    """Each class of kzoo.layers has its role; a subclass has none, so Keras runs its network."""
+    from kzoo import layers as kzoo_layers
+    from kzoo.backend.torch.layer_roles import role_of
+
+    roles = {kzoo_layers.ConvLayout("conv"): "layout", kzoo_layers.Conv2DTranspose(2, 3): "conv_transpose",
+             kzoo_layers.BatchNormalization(): "batch_norm", kzoo_layers.MinibatchStdDev(): "minibatch_std",
+             kzoo_layers.SpectralNormalization(layers.Dense(2)): "spectral_norm", layers.Dense(2): None}
+    assert {type(layer): role_of(layer) for layer in roles} == {type(layer): role for layer, role in roles.items()}
+
+    class OwnNormalization(kzoo_layers.BatchNormalization):  # its `call` may do more than the role says
+        pass
+
+    images = keras.Input(shape=(4, 4, 2))
+    network = Network(images, ConvLayout("data")(OwnNormalization(axis=1)(ConvLayout("conv")(images))))
+    assert role_of(network.layers[2]) is None and plan_of(network).steps is None
+    assert_same_computation(*fast_and_keras(network, _inputs(network), torch_paths))
+
+
+def test_declare_layer_takes_known_roles_only():
+    class Layer(layers.Layer):
+        pass
+
+    assert backend.declare_layer(Layer, "batch_norm") is Layer
+    with pytest.raises(ValueError, match="unknown layer role 'batchnorm'"):
+        backend.declare_layer(Layer, "batchnorm")
+
+
+def test_the_backend_imports_nothing_built_on_it():
+    """kzoo.backend is below kzoo.layers, the players and the models: it imports only itself and
+    kzoo.errors (kzoo.layers declares its roles instead of the backend importing it)."""
+    import ast
+    import pathlib
+
+    import kzoo.backend
+
+    root = pathlib.Path(kzoo.backend.__file__).parent
+    imported = set()  # (file, module)
+    for path in root.rglob("*.py"):
+        file = str(path.relative_to(root))
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update((file, alias.name) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module == "kzoo":
+                imported.update((file, f"kzoo.{alias.name}") for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add((file, node.module))
+    kzoo_modules = {(file, name) for file, name in imported if name.split(".")[0] == "kzoo"}
+    assert any(name.startswith("kzoo.backend.torch") for _, name in kzoo_modules)  # the walk saw the packages
+    assert {(file, name) for file, name in kzoo_modules
+            if not name.startswith("kzoo.backend") and name != "kzoo.errors"} == set()
+
+
 # ------------------------------------------------------------------ optimizers
 def _variables(seed, shapes=((3, 4), (4,), (2, 3, 3, 2))):
     rng = np.random.default_rng(seed)

@@ -35,6 +35,10 @@ Layer fast paths (None where there is none: the layer then runs Keras's own code
 - `conv_transpose(...)`, `batch_norm_training(...)`: see `kzoo.layers`.
 - `run_network(network, args, kwargs)`: a `kzoo.layers.Network` called without Keras's per-layer
   bookkeeping (torch; see `kzoo.backend.torch`); None elsewhere.
+- `declare_layer(cls, role)`: `kzoo.layers` tells the backend which of its classes plays which
+  role (`common.LAYER_ROLES`: "layout", "conv_transpose", ...), so that a fast path can take
+  them without the backend importing the layers built on it (torch's executor and mirror);
+  a no-op elsewhere, but for checking the role.
 """
 
 import importlib
@@ -60,6 +64,7 @@ set_seed = _module.set_seed
 conv_transpose = _module.conv_transpose
 batch_norm_training = _module.batch_norm_training
 run_network = _module.run_network
+declare_layer = _module.declare_layer
 data_parallel = _module.data_parallel  # several devices (issue 13)
 agreed_seed = _module.agreed_seed  # several devices (issue 13)
 
@@ -70,6 +75,7 @@ __all__ = [
     "batch_norm_training",
     "conv_transpose",
     "data_parallel",
+    "declare_layer",
     "fit_arguments",
     "input_gradient",
     "minimize",

@@ -22,6 +22,32 @@ def no_fast_path(*args, **kwargs):
     return None
 
 
+# The roles a layer class may declare to the backend (`kzoo.backend.declare_layer`): what a
+# backend's fast paths may then assume of its instances (torch's executor and mirror use them).
+# Every declared class also promises that its `call` is everything its `__call__` does in a plain
+# float32 call (as for the Keras classes torch's executor takes), so that it can be called directly.
+LAYER_ROLES = {
+    "layout": "moves NHWC data's channels: `to` is 'conv' (NHWC -> `data_format`) or 'data' (back)",
+    "conv_transpose": "computes what keras.layers.Conv2DTranspose computes, from the same attributes and weights",
+    "batch_norm": "computes what keras.layers.BatchNormalization computes, from the same attributes and weights",
+    "spectral_norm": "a Wrapper computing its `layer` with the kernel `normalized_kernel()[0]`, storing "
+                     "`normalized_kernel()[1]` in `vector_u` in training",
+    "minibatch_std": "appends features computed over the batch, spatially constant under `data_format`",
+}
+
+
+def check_layer_role(role):
+    """Raise ValueError unless `role` is one of LAYER_ROLES."""
+    if role not in LAYER_ROLES:
+        raise ValueError(f"unknown layer role {role!r}; the roles are {', '.join(LAYER_ROLES)}")
+
+
+def ignore_layer_role(cls, role):
+    """`declare_layer` on a backend whose fast paths know no layer by role: checks `role`, returns `cls`."""
+    check_layer_role(role)
+    return cls
+
+
 def set_seed_without_tensorflow(seed, seed_backend=None):
     """Seed Python, numpy and Keras (weight initializers, dropout) for a reproducible run.
 

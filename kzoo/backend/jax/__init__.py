@@ -23,5 +23,6 @@ set_seed = trainer.set_seed
 conv_transpose = nn.conv_transpose
 batch_norm_training = nn.batch_norm_training
 run_network = common.no_fast_path  # inside jit, Keras's per-layer bookkeeping runs once, when tracing
+declare_layer = common.ignore_layer_role  # no fast path knows a layer by its role here
 data_parallel = distribution.data_parallel
 agreed_seed = distribution.agreed_seed

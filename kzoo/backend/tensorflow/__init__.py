@@ -26,6 +26,7 @@ set_seed = trainer.set_seed
 conv_transpose = common.no_fast_path
 batch_norm_training = common.no_fast_path
 run_network = common.no_fast_path
+declare_layer = common.ignore_layer_role  # no fast path knows a layer by its role here
 data_parallel = distribution.data_parallel
 agreed_seed = distribution.agreed_seed
 

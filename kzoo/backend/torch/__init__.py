@@ -22,12 +22,14 @@ taken.
 
 The package, by concern as Keras lays out `keras/src/backend/torch/`: `trainer.py` (gradients
 and the step), `optimizers.py`, `nn.py`, `executor.py` with `calls.py` and `mirror.py`,
-`distribution.py` (devices), `fast_paths.py` and `core.py` (tensor helpers).
+`distribution.py` (devices), `fast_paths.py`, `core.py` (tensor helpers) and `layer_roles.py`:
+the executor and the mirror know Keras's layer classes and, of kzoo's, only the roles that
+`kzoo.layers` declares (`declare_layer`), so nothing here imports the layers above it.
 This module binds the interface `kzoo.backend` re-exports (listed in its docstring).
 """
 
 from kzoo.backend import common
-from kzoo.backend.torch import distribution, executor, fast_paths, mirror, nn, optimizers, trainer
+from kzoo.backend.torch import distribution, executor, fast_paths, layer_roles, mirror, nn, optimizers, trainer
 
 # ------------------------------------------------------------------ the interface
 CONV_DATA_FORMAT = nn.CONV_DATA_FORMAT
@@ -41,12 +43,13 @@ set_seed = trainer.set_seed
 conv_transpose = nn.conv_transpose
 batch_norm_training = nn.batch_norm_training
 run_network = executor.run_network
+declare_layer = layer_roles.declare_layer
 data_parallel = distribution.data_parallel
 agreed_seed = distribution.agreed_seed
 
 # ------------------------------------------------------------------ names tests and benchmarks read here
 # (kzoo.backend.torch was one module before it was this package). Mutable tables are the same
-# objects as where they live; a test that replaces a value patches its own module.
+# objects as where they live; a test that replaces a value patches the module that reads it.
 FAST_PATH_NAMES = fast_paths.FAST_PATH_NAMES
 fast_paths_from = fast_paths.fast_paths_from
 fast_path = fast_paths.fast_path

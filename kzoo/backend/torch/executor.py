@@ -7,11 +7,10 @@ forward and backward took 3.66 ms, 2.11 ms with its layers' `call` run directly,
 `Functional.call` does (same node order, same arguments, `training` passed to the layers that
 take it) but calls each layer's `call` directly, for layer classes whose `__call__` adds nothing
 else in float32 without masks, hooks or scopes: the Keras classes below and the classes that
-are kzoo's own layers (`kzoo.layers`). Anything else runs through Keras. With the
+declared a role (`kzoo.backend.declare_layer`). Anything else runs through Keras. With the
 "mirror" fast path, a network's convolution stacks run mirrored (`kzoo.backend.torch.mirror`).
 """
 
-import functools
 import weakref
 
 import keras
@@ -20,12 +19,20 @@ import torch
 from kzoo.backend.torch.calls import dense_call, direct_call
 from kzoo.backend.torch.core import torch_dtype
 from kzoo.backend.torch.fast_paths import fast_path
+from kzoo.backend.torch.layer_roles import role_of
 from kzoo.backend.torch.mirror import boundary_run, mirrored_step
 
 # Keras 3.15.1 private names read to plan a network; if one is missing, networks run through Keras.
 EXECUTOR_PRIVATE_NAMES = {"nodes_by_depth": "_nodes_by_depth", "standardize_inputs": "_standardize_inputs"}
 PLAN_ATTRIBUTE = "_kzoo_torch_plan"  # where a network keeps its plan (set without Keras's tracking)
 
+# Keras's layer classes (exact) whose `call` is everything their `__call__` does in a plain
+# float32 call; kzoo's own classes promise it by declaring a role.
+KERAS_DIRECT_CALL_CLASSES = frozenset({
+    keras.layers.Dense, keras.layers.LeakyReLU, keras.layers.ReLU, keras.layers.Activation, keras.layers.Reshape,
+    keras.layers.Flatten, keras.layers.Concatenate, keras.layers.Embedding, keras.layers.Dropout,
+    keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.BatchNormalization,
+})
 
 
 def _keras_context_check():
@@ -179,22 +186,8 @@ def _unique_layers(nodes):
     return layers
 
 
-@functools.cache
-def _direct_call_classes():
-    """Layer classes (exact) whose `call` is everything their `__call__` does in a plain float32 call."""
-    from kzoo import layers as kzoo_layers
-
-    k = keras.layers
-    return {
-        k.Dense, k.LeakyReLU, k.ReLU, k.Activation, k.Reshape, k.Flatten, k.Concatenate, k.Embedding,
-        k.Dropout, k.Conv2D, k.Conv2DTranspose, k.BatchNormalization,
-        kzoo_layers.ConvLayout, kzoo_layers.Conv2DTranspose, kzoo_layers.BatchNormalization,
-        kzoo_layers.SpectralNormalization, kzoo_layers.MinibatchStdDev,
-    }
-
-
 def _direct_callable(layer):
-    if type(layer) not in _direct_call_classes() or not layer.built:
+    if (type(layer) not in KERAS_DIRECT_CALL_CLASSES and role_of(layer) is None) or not layer.built:
         return False
     if layer.dtype_policy.name != "float32" or getattr(layer, "quantization_mode", None) is not None:
         return False

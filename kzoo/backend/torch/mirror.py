@@ -7,10 +7,12 @@ discriminator's second layer forward and backward here). Mirrored (both spatial 
 the same convolution pads 2 before and 1 after, which torch's symmetric padding 2 computes
 exactly, no extra output for strides >= 2: keras_conv(x, w) = flip(conv(flip(x), flip(w))).
 Biases, batch normalization, minibatch statistics and elementwise activations commute with
-flips, so a whole stack between `ConvLayout("conv")` and `ConvLayout("data")` runs mirrored,
-with one flip at each end, and transposed convolutions crop mirrored windows exactly too. Only
-these layers are taken in a mirrored stack; any other makes the executor plan the network
-unmirrored. The executor runs this, so only with it.
+flips, so a whole stack between two "layout" layers, into the convolutions' layout and back
+(kzoo's `ConvLayout("conv")` and `ConvLayout("data")`), runs mirrored, with one flip at each end,
+and transposed convolutions crop mirrored windows exactly too. Only these layers are taken in a
+mirrored stack; any other makes the executor plan the network unmirrored. The executor runs
+this, so only with it. kzoo's layers are known here by the roles they declare
+(`kzoo.backend.torch.layer_roles`), Keras's by their classes.
 """
 
 import keras
@@ -19,6 +21,7 @@ import torch
 from kzoo.backend import common
 from kzoo.backend.torch.calls import Run, direct_call
 from kzoo.backend.torch.core import tensor_of
+from kzoo.backend.torch.layer_roles import role_of
 from kzoo.backend.torch.nn import conv_transpose_window
 
 # Activations that act on each value alone, so they commute with mirroring.
@@ -30,12 +33,10 @@ def boundary_run(layer, mirrored_input, mirror):
     """Into mirrored coordinates where a stack starts (with `mirror`), out of them where it ends.
 
     Returns:
-        The Run of a channels-first `ConvLayout` that starts or ends a mirrored stack; None for
-        any other layer (and for a ConvLayout that does neither).
+        The Run of a channels-first "layout" layer that starts or ends a mirrored stack; None for
+        any other layer (and for a layout layer that does neither).
     """
-    from kzoo import layers as kzoo_layers
-
-    if type(layer) is not kzoo_layers.ConvLayout or layer.data_format != "channels_first":
+    if role_of(layer) != "layout" or layer.data_format != "channels_first":
         return None
     if layer.to == "conv" and mirror and not mirrored_input:
         return Run(_into_mirrored_layout, mirrored=True)
@@ -64,22 +65,20 @@ def mirrored_step(node):
 
 def _mirrored_run(layer, node):
     """`run` of `layer` on mirrored inputs giving mirrored outputs; None if this layer cannot."""
-    from kzoo import layers as kzoo_layers
-
     k = keras.layers
-    kind = type(layer)
+    kind, role = type(layer), role_of(layer)
     rank = len(node.input_tensors[0].shape)
     if kind in (k.LeakyReLU, k.ReLU) or (kind is k.Activation and _elementwise(layer.activation)):
         return direct_call(layer).function
-    if kind in (k.BatchNormalization, kzoo_layers.BatchNormalization) and rank == 4 and layer.axis % 4 == 1:
+    if (kind is k.BatchNormalization or role == "batch_norm") and rank == 4 and layer.axis % 4 == 1:
         return direct_call(layer).function  # per channel: statistics over mirrored positions alike
-    if kind is kzoo_layers.MinibatchStdDev and layer.data_format == "channels_first":
+    if role == "minibatch_std" and layer.data_format == "channels_first":
         return direct_call(layer).function  # spatial means, a spatially constant channel
     if kind is k.Conv2D:
         return _mirrored_conv(layer, lambda training: layer.kernel, node)
-    if kind is kzoo_layers.SpectralNormalization and type(layer.layer) is k.Conv2D:
+    if role == "spectral_norm" and type(layer.layer) is k.Conv2D:
         return _mirrored_conv(layer.layer, _spectral_kernel(layer), node)
-    if kind is kzoo_layers.Conv2DTranspose:
+    if role == "conv_transpose":
         return _mirrored_conv_transpose(layer, node)
     return None
 
@@ -90,7 +89,7 @@ def _elementwise(activation):
 
 
 def _spectral_kernel(layer):
-    """The kernel `SpectralNormalization.call` convolves with, storing u in training as it does."""
+    """The kernel a "spectral_norm" layer's `call` convolves with, storing u in training as it does."""
 
     def kernel(training):
         normalized, u = layer.normalized_kernel()
@@ -151,7 +150,8 @@ def _mirrored_padding(n, m, kernel, stride, dilation, padding):
 
 
 def _mirrored_conv_transpose(layer, node):
-    """kzoo's `Conv2DTranspose` in mirrored coordinates: flipped kernel, crops swapped."""
+    """A "conv_transpose" layer (kzoo's `Conv2DTranspose`) in mirrored coordinates: flipped kernel,
+    crops swapped."""
     if not _plain_conv_layer(layer, node):
         return None
     crops = common.conv_transpose_crops(layer.kernel.shape, layer.strides, layer.padding, layer.output_padding,
