@@ -10,7 +10,7 @@ For every model and backend, in its own subprocess (KERAS_BACKEND set before ker
    on the model's task and at the budget in BUDGETS (epochs over the task's 4,000 training
    images, batch size, hyperparameters: some networks narrower than the papers' to fit a
    2-core CPU; `--epochs` and `--width-scale` override, for smoke runs);
-2. score the trained model with `model.quality_metrics` on held-out data never trained on,
+2. score the trained model with `kzoo.evaluation.evaluate` on held-out data never trained on,
    what `kzoo evaluate` prints: for image-to-image models L1, PSNR, SSIM against the true
    targets of the 1,000 held-out digits and class preservation on the kzoo-digits-v1 evaluator
    (bracketed by its accuracy on the inputs as they are and on the true targets), both
@@ -124,7 +124,7 @@ def run_worker(args, backend, name):
     import keras
 
     import kzoo
-    from kzoo import runs, training
+    from kzoo import evaluation, runs, training
 
     assert keras.backend.backend() == backend, (keras.backend.backend(), backend)
     chosen = budget(args, name)
@@ -141,7 +141,7 @@ def run_worker(args, backend, name):
         model = kzoo.load_model(run)
     load_after_train = _common.load_average()
     started = time.perf_counter()
-    metrics = model.quality_metrics(chosen["task"], num=args.num, seed=args.seed)
+    metrics = evaluation.evaluate(model, chosen["task"], num=args.num, seed=args.seed)
     eval_seconds = time.perf_counter() - started
     os.makedirs(args.out, exist_ok=True)
     stem = f"{name}_{backend}"
