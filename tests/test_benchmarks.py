@@ -1,7 +1,10 @@
 """Smoke tests of the benchmark scripts (benchmarks/): they run and report well-formed results.
 
-Tiny networks and two steps; nothing here asserts a speed. The backend is $KERAS_BACKEND
-(default jax), passed to the scripts with --backend as a user would.
+Tiny networks and two steps; nothing here asserts a speed. Marked `benchmarks`: they run in the
+tox `benchmarks` environment, which has all three backends installed, and each script with code
+of its own per backend runs on every backend, chosen with --backend (or --backends) as a user
+would. The in-process tests and the scripts whose backend does not matter run on
+$KERAS_BACKEND (jax there).
 """
 
 import json
@@ -12,9 +15,12 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.benchmarks
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCHMARKS = os.path.join(REPO, "benchmarks")
 BACKEND = os.environ.get("KERAS_BACKEND", "jax")
+BACKENDS = ("jax", "torch", "tensorflow")
 
 
 def run_script(script, *args, timeout=600):
@@ -38,9 +44,9 @@ def positive(value):
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
-def check_result(r, model, d_steps=1):
-    assert (r["backend"], r["model"], r["batch_size"], r["width"]) == (BACKEND, model, 8, 2)
-    variants = ["kzoo", "native"] + (["plain"] if BACKEND in ("torch", "jax") else [])
+def check_result(r, backend, model, d_steps=1):
+    assert (r["backend"], r["model"], r["batch_size"], r["width"]) == (backend, model, 8, 2)
+    variants = ["kzoo", "native"] + (["plain"] if backend in ("torch", "jax") else [])
     for variant in variants:
         for suffix in ("", "_min", "_max"):
             assert positive(r[f"{variant}_img_s{suffix}"]), (variant, suffix, r)
@@ -59,19 +65,22 @@ def check_result(r, model, d_steps=1):
     assert r["versions"]["keras"] and r["machine"]["cpus"] >= 1
 
 
-# dcgan: convolutions, batch norm, Adam; cgan: labels, dropout, MLP.
+# dcgan: convolutions, batch norm, Adam; cgan: labels, dropout, MLP. Each backend has its own
+# native loop (and torch and JAX a plain one).
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("model", ["dcgan", "cgan"])
-def test_throughput_json(model):
+def test_throughput_json(model, backend):
     result = run_script(
-        "throughput.py", "--backend", BACKEND, "--model", model, "--width", "2", "--batch-size", "8",
+        "throughput.py", "--backend", backend, "--model", model, "--width", "2", "--batch-size", "8",
         "--steps", "2", "--repeats", "1", "--warmup", "1", "--json",
     )
-    check_result(last_json(result.stdout), model)
+    check_result(last_json(result.stdout), backend, model)
 
 
-def test_throughput_wgan_gp_has_native_loops_with_the_penalty():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_throughput_wgan_gp_has_native_loops_with_the_penalty(backend):
     result = run_script(
-        "throughput.py", "--backend", BACKEND, "--model", "wgan-gp", "--width", "2", "--batch-size", "8",
+        "throughput.py", "--backend", backend, "--model", "wgan-gp", "--width", "2", "--batch-size", "8",
         "--set", "d_steps=1", "--steps", "1", "--repeats", "1", "--warmup", "1", "--variants", "kzoo,native",
         "--json",
     )
@@ -79,22 +88,25 @@ def test_throughput_wgan_gp_has_native_loops_with_the_penalty():
     assert positive(r["ratio"]) and "native" not in r.get("skipped", {}), r
 
 
-def test_throughput_table_and_saved_json(tmp_path):
-    # wgan: several critic steps (2 here, to compile quicker), weight clipping, RMSprop.
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_throughput_table_and_saved_json(tmp_path, backend):
+    # wgan: several critic steps (2 here, to compile quicker), weight clipping, RMSprop; --threads
+    # reaches each framework its own way.
     out = tmp_path / "result.json"
     result = run_script(
-        "throughput.py", "--backend", BACKEND, "--model", "wgan", "--width", "2", "--batch-size", "8",
+        "throughput.py", "--backend", backend, "--model", "wgan", "--width", "2", "--batch-size", "8",
         "--set", "d_steps=2", "--steps", "1", "--repeats", "2", "--warmup", "1", "--threads", "1",
         "--out", str(out),
     )
     assert "kzoo" in result.stdout and "native" in result.stdout and "ratio" in result.stdout
     r = json.loads(out.read_text())
-    check_result(r, "wgan", d_steps=2)
+    check_result(r, backend, "wgan", d_steps=2)
     assert r["threads"]["requested"] == 1 and r["hyperparameters"] == {"d_steps": 2, "width": 2}
     assert all(len(v) == 2 for v in r["img_s_per_repeat"].values())
 
 
 def test_flops_dcgan_counts_the_layers():
+    # Counted from the layers' shapes: the backend that builds them does not matter (flops.py).
     r = last_json(run_script("flops.py", "--backend", BACKEND, "--model", "dcgan", "--width", "2",
                              "--batch-size", "8", "--json").stdout)
     m = r["models"]["dcgan"]
@@ -168,16 +180,17 @@ def test_plot_and_tables_from_saved_results(tmp_path):
 def test_startup_reports_even_without_a_working_cli(tmp_path):
     out = tmp_path / "startup.json"
     r = last_json(run_script(
-        "startup.py", "--runs", "1", "--backend-runs", "1", "--backends", BACKEND, "--width", "2",
+        "startup.py", "--runs", "1", "--backend-runs", "1", "--backends", ",".join(BACKENDS), "--width", "2",
         "--batch-size", "8", "--json", "--out", str(out),
     ).stdout)
     assert set(r["commands"]) == {"python -c pass", "import kzoo", "kzoo --help", "kzoo list"}
     for entry in r["commands"].values():  # either timed or explained
         assert positive(entry["median"]) if entry["available"] else entry["error"]
     assert r["commands"]["import kzoo"]["available"], "importing kzoo must not import keras"
-    first = r["first_step"][BACKEND]
-    assert first["available"], first
-    assert positive(first["first_fit_s"]) and positive(first["wall_s"]["median"])
+    assert list(r["first_step"]) == list(BACKENDS)
+    for backend, first in r["first_step"].items():
+        assert first["available"], (backend, first)
+        assert positive(first["first_fit_s"]) and positive(first["wall_s"]["median"]), (backend, first)
 
 
 def test_default_steps_make_a_repetition_last_about_a_second(monkeypatch):
@@ -210,9 +223,10 @@ def test_default_steps_make_a_repetition_last_about_a_second(monkeypatch):
 
 
 def test_time_to_quality_records_a_curve_and_the_thresholds(tmp_path):
-    runs = [f"kzoo:{BACKEND}"] + (["torch-dcgan"] if BACKEND == "torch" else [])
+    # kzoo's dcgan on each backend, and the plain torch.nn anchor (benchmarks/_throughput/plain_torch.py).
+    runs = [f"kzoo:{backend}" for backend in BACKENDS] + ["torch-dcgan"]
     run_script("time_to_quality.py", "--runs", ",".join(runs), "--set", "width=2", "--set", "ema_decay=0.5",
-               "--steps", "4", "--eval-every", "2", "--num", "100", "--out", str(tmp_path))
+               "--steps", "4", "--eval-every", "2", "--num", "100", "--out", str(tmp_path), timeout=1200)
     for run in runs:
         record = json.loads((tmp_path / f"{run.replace(':', '-')}.json").read_text())
         assert [p["step"] for p in record["curve"]] == [2, 4]
@@ -229,8 +243,8 @@ def test_time_to_quality_records_a_curve_and_the_thresholds(tmp_path):
     assert [row.split(" | ")[0].strip("| ") for row in rows] == runs
 
 
-@pytest.mark.skipif(BACKEND != "tensorflow", reason="reads TensorFlow's profiler (benchmarks/tf_op_times.py)")
 def test_tf_op_times_sums_both_programs_operations(tmp_path):
+    # The script reads TensorFlow's profiler: it selects TensorFlow itself.
     out = tmp_path / "ops.json"
     result = run_script("tf_op_times.py", "--model", "dcgan", "--width", "2", "--batch-size", "8",
                         "--steps", "2", "--out", str(out))
@@ -245,3 +259,17 @@ def test_tf_op_times_sums_both_programs_operations(tmp_path):
         assert not [kind for kind in operations if ":" in kind or " " in kind or "step" in kind], operations
         convolutions = sum(op["count"] for kind, op in operations.items() if kind.startswith("convolution"))
         assert convolutions > 0 and all(op["ms"] >= 0 for op in operations.values()), operations
+
+
+def test_scaling_benchmark_reports_every_device_count(tmp_path):
+    # JAX's data parallelism on two virtual CPU devices: the script picks JAX and sets XLA_FLAGS itself.
+    out = tmp_path / "scaling.json"
+    result = run_script("scaling.py", "--cpu-devices", "2", "--width", "2", "--per-device-batch", "4", "--steps", "2",
+                        "--repeats", "1", "--warmup", "1", "--out", str(out), timeout=300)
+    assert "correctness, not speed" in result.stdout
+    report = json.loads(out.read_text())
+    assert report["virtual_cpu_devices"] and report["available_devices"] == ["cpu:0", "cpu:1"]
+    assert [r["devices"] for r in report["results"]] == [1, 2]
+    assert [r["weights_on_devices"] for r in report["results"]] == [1, 2]
+    assert [r["global_batch"] for r in report["results"]] == [4, 8]
+    assert all(r["img_s"]["median"] > 0 and r["efficiency"] > 0 for r in report["results"])

@@ -253,23 +253,3 @@ def test_two_processes_train_one_run_written_once_which_resumes_on_one_device(tm
     assert saving.read_checkpoint_info(run)["epoch"] == 2 and len(runs.read_history(run)) == 2
     assert int(kzoo.load_model(run).g_optimizer.iterations.numpy()) == 4
 
-
-# ------------------------------------------------------------------------ benchmarks/scaling.py
-@on_jax_only
-def test_scaling_benchmark_reports_every_device_count(tmp_path):
-    out = tmp_path / "scaling.json"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env.pop("KERAS_BACKEND", None)  # the script picks JAX itself
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "scaling.py")
-    args = ["--cpu-devices", 2, "--width", 2, "--per-device-batch", 4, "--steps", 2, "--repeats", 1, "--warmup", 1,
-            "--out", out]
-    result = subprocess.run([sys.executable, script, *map(str, args)], env=env, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "correctness, not speed" in result.stdout
-    report = json.loads(out.read_text())
-    assert report["virtual_cpu_devices"] and report["available_devices"] == ["cpu:0", "cpu:1"]
-    assert [r["devices"] for r in report["results"]] == [1, 2]
-    assert [r["weights_on_devices"] for r in report["results"]] == [1, 2]
-    assert [r["global_batch"] for r in report["results"]] == [4, 8]
-    assert all(r["img_s"]["median"] > 0 and r["efficiency"] > 0 for r in report["results"])

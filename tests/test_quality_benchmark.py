@@ -1,8 +1,9 @@
 """benchmarks/quality.py at a tiny size, and the Keras-guide anchor model's layer shapes.
 
-The smoke test runs the real script (one subprocess per model, like the full run) on the
-current backend with tiny networks, a few steps and 200 scored images; it checks the files and
-that every metric is finite. Nothing here is timed.
+The smoke test runs the real script (one subprocess per model, like the full run) on each
+backend with tiny networks, a few steps and 200 scored images; it checks the files and that
+every metric is finite. Nothing here is timed. Marked `benchmarks`: the tox `benchmarks`
+environment has all three backends; the in-process tests run on $KERAS_BACKEND (jax there).
 """
 
 import json
@@ -14,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.benchmarks
+
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
 SCRIPT = BENCHMARKS / "quality.py"
 
 
-def current_backend():
-    return os.environ.get("KERAS_BACKEND", "jax")
-
-
-def test_quality_benchmark_smoke(tmp_path):
-    backend = current_backend()
+# One run per backend, --backends set to it alone (with TensorFlow among several, backends_of
+# trains the Keras-guide anchor on TensorFlow only): cgan and the anchor train on every backend.
+@pytest.mark.parametrize("backend", ["jax", "torch", "tensorflow"])
+def test_quality_benchmark_smoke(tmp_path, backend):
     out = tmp_path / "quality"
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     cmd = [sys.executable, str(SCRIPT), "--backends", backend, "--models", "cgan,keras-guide",
