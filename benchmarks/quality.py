@@ -26,7 +26,7 @@ For every backend and model, in its own subprocess (KERAS_BACKEND set before ker
 
 The anchors, at dcgan's budget: "keras-guide", the MNIST GAN of Keras's own guide
 (benchmarks/keras_guide_gan.py) trained by kzoo's step on TensorFlow, and "torch-dcgan", kzoo's
-DCGAN recipe written in plain torch.nn (the loop of benchmarks/throughput.py) on torch, whatever
+DCGAN recipe written in plain torch.nn (benchmarks/_throughput/plain_torch.py) on torch, whatever
 --backends says.
 
 Then `kzoo.metrics.real_floor(--num)` (real train-split images against the held-out ones: what

@@ -20,7 +20,7 @@ Runs (--runs, comma-separated), each in its own subprocess, one after the other:
   keras-guide:BACKEND  the MNIST GAN of Keras's guide (benchmarks/keras_guide_gan.py), trained
                      by kzoo's step on BACKEND.
   torch-dcgan        the same DCGAN networks and losses written in plain torch.nn with
-                     torch.optim.Adam (the plain-torch loop of benchmarks/throughput.py; 5x5
+                     torch.optim.Adam (throughput's plain-torch loop, _throughput/plain_torch.py; 5x5
                      kernels with symmetric padding, so a slightly different network); sampled
                      with its generator in eval mode.
 
