@@ -23,7 +23,7 @@ from kzoo.metrics.evaluator import (
     load_reference,
 )
 from kzoo.metrics.quality import COVERAGE_MIN_SHARE, evaluate_images, real_floor
-from kzoo.metrics.splits import heldout_indices, train_indices
+from kzoo.data.splits import heldout_indices, train_indices
 from kzoo.metrics.stats import (
     class_kl,
     classifier_score,

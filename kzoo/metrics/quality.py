@@ -8,7 +8,7 @@ import numpy as np
 
 from kzoo.errors import DatasetError
 from kzoo.metrics import evaluator as _ev
-from kzoo.metrics import splits as _splits
+from kzoo.data import splits as _splits
 from kzoo.metrics import stats as _stats
 
 COVERAGE_MIN_SHARE = 0.02

@@ -2,7 +2,7 @@ import numpy as np
 from keras import ops
 
 from kzoo import hyperparameters as hp
-from kzoo import tasks
+from kzoo.data.transforms import HOLE_SIZE, hole_box
 from kzoo.errors import HyperparameterError
 from kzoo.models import image_blocks
 from kzoo.models.objectives import cross_entropy_to
@@ -24,7 +24,7 @@ class ContextEncoder(TranslationModel):
     paper = "Pathak et al. 2016, Context Encoders: Feature Learning by Inpainting (arXiv:1604.07379)"
     hyperparameters = {
         "width": hp.Int(64, min=1, help="network size: filters w, 2w, 4w; bottleneck 16w"),
-        "hole_size": hp.Int(tasks.HOLE_SIZE, min=1, help="side of the centred square hole, in pixels"),
+        "hole_size": hp.Int(HOLE_SIZE, min=1, help="side of the centred square hole, in pixels"),
         "reconstruction_weight": hp.Float(0.999, min=0, help="weight of the masked squared error"),
         "adversarial_weight": hp.Float(0.001, min=0, help="weight of the adversarial loss"),
     }
@@ -48,7 +48,7 @@ class ContextEncoder(TranslationModel):
     @property
     def hole(self):
         """(top, left, size) of the hole."""
-        return tasks.hole_box(self.image_shape, self.hole_size)
+        return hole_box(self.image_shape, self.hole_size)
 
     def hole_of(self, images):
         top, left, size = self.hole

@@ -1,0 +1,91 @@
+"""Load training images for kzoo models.
+
+`load(spec)` returns `(x, y)`: `x` is float32, NHWC, scaled to [-1, 1] (the range
+of a tanh generator); `y` is an int32 array of labels of shape (n,), or None when
+the data has no labels.
+
+`spec` is one of:
+
+- ``"mnist-5k"`` (the default): 5,000 MNIST digits, 500 per class, shipped inside
+  kzoo, so it works offline. Rows are grouped by class (all 0s first); training
+  shuffles, but shuffle yourself before taking a slice. See kzoo/data/assets/README.md.
+- ``"mnist-5k:train"`` and ``"mnist-5k:heldout"``: the two fixed splits of
+  mnist-5k that kzoo's quality metrics rely on (kzoo/data/splits.py). ``:train``
+  is the 4,000 images models may train on, ``:heldout`` the other 1,000 (100 per
+  class), the reference of every metric in `kzoo.metrics`: never train a model you
+  will evaluate on it. Both keep the rows of mnist-5k in their original order
+  (ascending row index, so grouped by class): ``load("mnist-5k:train")`` equals
+  ``load("mnist-5k")`` indexed with ``kzoo.data.splits.train_indices()``.
+- ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``: downloaded through
+  ``keras.datasets`` on first use (cached in ~/.keras/datasets). Only the
+  training split is returned (60,000, 60,000 and 50,000 images); the test split
+  is left out on purpose, for evaluation. Without internet access this raises
+  DatasetError. Dashes and underscores are interchangeable in names
+  (``fashion-mnist``, ``cifar-10``), and a built-in name wins over a folder of
+  the same name in the current directory: write ``./mnist`` to load the folder.
+- a path to an ``.npz`` file holding an array ``x`` of shape (N, H, W) or
+  (N, H, W, C) with C = 1 or 3, and optionally ``y`` with N integer labels
+  (shape (N,) or (N, 1)). Pixel values are read by dtype and range:
+  integers must lie in 0-255; floats with no negative value and a maximum of at
+  most 1 are read as [0, 1], floats in [-1, 1] with a negative value as [-1, 1],
+  floats in [0, 255] with a value above 1 as 0-255.
+- a path to a folder of images (.png .jpg .jpeg .bmp .gif .webp, read with
+  Pillow): either one subfolder per class (subfolder names sorted as strings give
+  labels 0..K-1; images are found at any depth inside each class folder) or the
+  images directly in the folder (then y is None). Hidden files and folders and
+  files with other extensions are ignored. All images must share one size.
+  Grayscale images give 1 channel; RGB, RGBA, palette (P) and other colour images
+  give 3 channels (transparent pixels are composited over black; a GIF gives its
+  first frame). When the folder mixes grayscale and colour images, grayscale ones
+  are repeated to 3 channels.
+
+Image pairs for image-to-image models are `kzoo.data.pairs`; the rooms of this package:
+`specs` (names and what a spec refers to), `arrays` (conversion and checks), `readers` (files,
+folders, keras.datasets), `splits` (the fixed split of mnist-5k), `transforms` and `pairs`.
+
+Every malformed input raises `kzoo.errors.DatasetError` with a one-line message.
+No keras here: only the keras.datasets reader imports it, when it is asked for.
+"""
+
+from kzoo.data import readers, specs, splits
+from kzoo.data.arrays import check_fits, to_images, to_labels
+from kzoo.data.specs import DATASETS, DEFAULT, FORMATS, IMAGE_EXTENSIONS, KERAS_DATASETS, SPLITS, describe  # noqa: F401
+from kzoo.errors import DatasetError
+
+__all__ = ["DATASETS", "DEFAULT", "IMAGE_EXTENSIONS", "SPLITS", "check_fits", "describe", "load"]
+
+
+def load(spec=None):
+    """Load a dataset of single images.
+
+    Args:
+        spec: a built-in dataset name (see `DATASETS` and `SPLITS`; None means `DEFAULT`), or a
+            path (str or os.PathLike) to an .npz file or a folder of images; see the module
+            docstring for the formats.
+
+    Returns:
+        `(x, y)`: x float32 NHWC in [-1, 1], y int32 of shape (n,) or None.
+
+    Raises:
+        DatasetError: one line, for anything that cannot be read as images (an image-to-image
+            task's name included: those are pairs, `kzoo.data.pairs.load_pairs`).
+    """
+    kind, value = specs.resolve(spec)
+    if kind == "task":
+        raise DatasetError(
+            f"{value} is an image-to-image task (pairs of images), for pix2pix, context-encoder or "
+            f"cyclegan; models that make images from noise train on {DEFAULT} or {FORMATS}"
+        )
+    if kind == "folder":
+        return readers.image_folder(value)  # converted while decoding
+    if kind == "embedded":
+        x, y = readers.mnist5k()
+    elif kind == "split":
+        x, y = splits.split_arrays(value)
+    elif kind == "keras":
+        x, y = readers.keras_dataset(value)
+    else:
+        x, y = readers.npz_file(value)
+    source = str(value)
+    x = to_images(x, source)
+    return x, to_labels(y, len(x), source)
