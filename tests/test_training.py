@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import BUILTINS, TINY
+from conftest import BUILTIN_GANS, TINY
 from keras import ops
 
 import kzoo
@@ -80,7 +80,7 @@ def train_and_check(model, x, y, steps=2, epochs=1, **compile_kwargs):
     return history
 
 
-@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("name", BUILTIN_GANS)
 def test_each_builtin_trains(name, tiny_mnist):
     x, y = tiny_mnist
     model = kzoo.create_model(name, seed=3, **TINY[name])
@@ -154,6 +154,16 @@ def test_conditional_generation_follows_labels():
     a = model.generate(noise, labels=[1, 1])
     b = model.generate(noise, labels=[2, 2])
     assert a.shape == (2, 28, 28, 1) and not np.allclose(a, b)
+
+
+def test_every_installed_model_has_tiny_sizes():
+    """conftest.TINY sizes every model kzoo lists, built-in and from plugins, in its own hyperparameters."""
+    from kzoo import registry
+
+    names = kzoo.list_models()
+    assert set(names) <= set(TINY), sorted(set(names) - set(TINY))
+    for name in names:
+        assert set(TINY[name]) <= set(registry.load_model_class(name).default_hyperparameters()), name
 
 
 def test_hyperparameters_are_checked():
