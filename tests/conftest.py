@@ -59,6 +59,56 @@ def assert_one_line_error(code, output, *fragments):
         assert fragment in last, output
 
 
+def softplus(x):
+    """log(1 + e^x), computed stably: the binary cross-entropy of a logit x against a target of 0."""
+    return np.logaddexp(0.0, x)
+
+
+class FirstStep:
+    """The logits of a GAN's first training step, computed outside the step.
+
+    A step of `AdversarialModel` with `d_steps=1` draws the discriminator's noise, then the
+    generator's, from the model's seed generator. Both are drawn here from the same state, which
+    is then put back, so that `fit` draws them again. The networks are called directly, in
+    training mode as in the step (each batch normalized by its own statistics). Create it just
+    before the step; read `generator_logits()` just after it: the generator's loss is taken after
+    the discriminator's update, on the fakes of the generator as it was before its own.
+
+    Args:
+        model: an `AdversarialModel` whose latents are noise only and whose discriminator sees
+            the images as they are (no augmentation, instance noise or packing).
+        real: the batch the step trains on.
+        labels: its integer labels, for a conditional model.
+    """
+
+    def __init__(self, model, real, labels=None):
+        self.model, self.labels = model, None if labels is None else np.asarray(labels, "int32")
+        state = np.array(model.seed_generator.state.numpy(), copy=True)
+        d_noise, g_noise = model.sample_noise(len(real)), model.sample_noise(len(real))
+        model.seed_generator.state.assign(state)
+        self.real_logits = self.logits(real)
+        self.fake_logits = self.logits(self._generate(d_noise))
+        self._generator_fakes = self._generate(g_noise)
+
+    def _with_labels(self, inputs):
+        from keras import ops
+
+        return inputs if self.labels is None else [ops.convert_to_tensor(inputs), ops.convert_to_tensor(self.labels)]
+
+    def _generate(self, noise):
+        return self.model.generator(self._with_labels(noise), training=True)
+
+    def logits(self, images):
+        """The discriminator's logits for `images` (and the labels), as numpy."""
+        from keras import ops
+
+        return np.asarray(ops.convert_to_numpy(self.model.discriminator(self._with_labels(images), training=True)))
+
+    def generator_logits(self):
+        """The discriminator's logits now for the fakes the generator's update was scored on."""
+        return self.logits(self._generator_fakes)
+
+
 @pytest.fixture
 def tiny_mnist():
     """32 real digits (from the embedded dataset), shuffled, with labels."""
@@ -87,3 +137,4 @@ def run_python(code, backend, timeout=300, cwd=None, env=None):
     if result.returncode != 0:
         raise AssertionError(f"{backend} subprocess failed:\n{result.stderr[-3000:]}")
     return result.stdout
+

@@ -8,6 +8,7 @@ generator seeing the real batch, ACGAN's classes, R1, and the averaged generator
 import keras
 import numpy as np
 import pytest
+from conftest import FirstStep, softplus
 from keras import ops
 
 import kzoo
@@ -93,15 +94,27 @@ def test_infogan_draws_codes_and_lays_them_out():
 
 
 def test_relativistic_generator_loss_sees_the_real_batch():
+    """With the same fakes, weights and seed state, RaGAN's generator loss changes with the real
+    batch alone, to the relativistic formula of the logits; the standard loss does not change."""
     model = RaGAN(width=2, seed=0)
     latents = {"noise": np.random.default_rng(0).standard_normal((4, model.latent_dim)).astype("float32")}
     x = kzoo.data.load("mnist-5k")[0]
-    losses = [float(numpy(model.generator_objective(Step(real=x[i : i + 4], labels=None, latents=latents))))
-              for i in (0, 4000)]
-    assert losses[0] != losses[1]
-    # The standard generator loss would not change with the real batch.
-    fake_logits = model.discriminator(model.generate(latents["noise"]), training=False)
-    assert np.isfinite(float(numpy(model.generator_loss(fake_logits))))
+    fake_logits = numpy(model.discriminator(model.generate_fakes(latents, None), training=True))
+
+    def sigmoid_cross_entropy(targets, logits):
+        return np.mean(softplus(logits) - targets * logits)
+
+    relativistic, standard = [], []
+    for real in (x[0:4], x[4000:4004]):
+        step = Step(real=real, labels=None, latents=latents)
+        relativistic.append(float(numpy(model.generator_objective(step))))
+        standard.append(float(numpy(kzoo.AdversarialModel.generator_objective(model, step))))
+        real_logits = numpy(model.discriminator(real, training=True))
+        expected = (sigmoid_cross_entropy(0.0, real_logits - fake_logits.mean())
+                    + sigmoid_cross_entropy(1.0, fake_logits - real_logits.mean()))
+        np.testing.assert_allclose(relativistic[-1], expected, rtol=1e-5)
+    assert abs(relativistic[0] - relativistic[1]) > 1e-4, relativistic
+    assert standard[0] == standard[1], standard
 
 
 def test_acgan_classifies_and_conditions_on_labels(tiny_mnist):
@@ -116,12 +129,42 @@ def test_acgan_classifies_and_conditions_on_labels(tiny_mnist):
     assert not np.allclose(model.generate(noise, [1, 1]), model.generate(noise, [7, 7]))
 
 
-def test_r1_penalty_is_reported_and_trains(tiny_mnist):
-    x, _ = tiny_mnist
-    model = DCGAN(width=2, seed=0, r1_gamma=10.0)
-    model.compile()
-    history = model.fit(x[:16], batch_size=8, verbose=0)
-    assert np.isfinite(history.history["r1_penalty"][0]) and history.history["r1_penalty"][0] > 0
+class TanhDiscriminatorDCGAN(DCGAN):
+    """DCGAN with a discriminator whose input gradient has a closed form: v . tanh(K x + c) + b."""
+
+    def build_discriminator(self):
+        images = keras.Input(self.image_shape)
+        hidden = keras.layers.Dense(3, activation="tanh", name="hidden")(keras.layers.Flatten()(images))
+        return keras.Model(images, keras.layers.Dense(1, name="logits")(hidden), name="discriminator")
+
+
+def test_r1_penalty_matches_the_closed_form_and_is_reported():
+    """R1 = E ||grad_x D(x)||^2 over the real batch, against the gradient of a one-layer tanh
+    discriminator worked by hand: K (v * (1 - tanh(K x + c)^2)) for each image. Then one step:
+    the logged penalty is that value, and the logged loss is non-saturating + (gamma / 2) R1.
+
+    The weights are drawn from N(0, 0.6), so that tanh works off its linear part (where the
+    gradient would be the same for every image).
+    """
+    model = TanhDiscriminatorDCGAN(image_shape=(4, 4, 1), width=2, seed=0, r1_gamma=10.0)
+    rng = np.random.default_rng(0)
+    for v in model.discriminator.trainable_variables:
+        v.assign(rng.normal(0.0, 0.6, v.shape).astype("float32"))
+    real = rng.uniform(-1, 1, (4, 4, 4, 1)).astype("float32")
+    hidden, logits = model.discriminator.get_layer("hidden"), model.discriminator.get_layer("logits")
+    kernel, bias, v = numpy(hidden.kernel), numpy(hidden.bias), numpy(logits.kernel)[:, 0]
+    activations = np.tanh(real.reshape(len(real), -1) @ kernel + bias)
+    grads = (v * (1.0 - activations**2)) @ kernel.T  # one row per image
+    r1 = np.mean(np.sum(grads**2, axis=1))
+    assert np.abs(activations).max() > 0.9, activations  # off tanh's linear part
+    np.testing.assert_allclose(float(numpy(model.r1_penalty(real))), r1, rtol=1e-5)
+
+    step = FirstStep(model, real)
+    model.compile(run_eagerly=True)
+    history = model.fit(real, batch_size=len(real), verbose=0).history
+    np.testing.assert_allclose(history["r1_penalty"][0], r1, rtol=1e-5)
+    non_saturating = np.mean(softplus(-step.real_logits)) + np.mean(softplus(step.fake_logits))
+    np.testing.assert_allclose(history["d_loss"][0], non_saturating + 0.5 * 10.0 * r1, rtol=1e-5)
     assert "r1_penalty" not in {m.name for m in DCGAN(width=2).metrics}  # off by default
 
 

@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from conftest import BUILTIN_GANS, TINY
+from conftest import BUILTIN_GANS, TINY, FirstStep, softplus
 from keras import ops
 
 import kzoo
@@ -131,14 +131,20 @@ class HingeDCGAN(DCGAN):
 
 
 def test_subclass_overriding_only_loss_hooks_trains(tiny_mnist):
+    """The step trains a subclass through its two loss hooks: on one batch, the logged losses are
+    the hinge formulas of the discriminator's logits for the same real images and the same fakes.
+
+    At initialization every logit is near 0, where the hinge losses are about 2 (D) and 0 (G)
+    and the default non-saturating ones about 1.39 and 0.69.
+    """
     x, y = tiny_mnist
-    model = HingeDCGAN(width=2)
-    history = train_and_check(model, x, y)
-    # The hooks really were used: the hinge loss is non-negative for D, unlike BCE's shape.
-    real = model.discriminator(x[:8], training=False)
-    fake = model.discriminator(model.generate(np.zeros((8, model.latent_dim))), training=False)
-    expected = float(model.discriminator_loss(real, fake))
-    assert expected >= 0.0 and np.isfinite(history.history["d_loss"][0])
+    model = HingeDCGAN(width=2, seed=3)
+    real = x[:BATCH]
+    step = FirstStep(model, real)
+    history = train_and_check(model, real, y, steps=1, run_eagerly=True).history
+    d_hinge = np.mean(np.maximum(0.0, 1.0 - step.real_logits)) + np.mean(np.maximum(0.0, 1.0 + step.fake_logits))
+    np.testing.assert_allclose(history["d_loss"][0], d_hinge, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(history["g_loss"][0], -np.mean(step.generator_logits()), rtol=1e-5, atol=1e-6)
 
 
 def test_conditional_model_needs_labels(tiny_mnist):
@@ -148,12 +154,48 @@ def test_conditional_model_needs_labels(tiny_mnist):
         model.fit(x[:8], batch_size=8, verbose=0)
 
 
-def test_conditional_generation_follows_labels():
-    model = kzoo.create_model("cgan", width=4, seed=0)
-    noise = np.random.default_rng(0).standard_normal((2, model.latent_dim)).astype("float32")
-    a = model.generate(noise, labels=[1, 1])
-    b = model.generate(noise, labels=[2, 2])
-    assert a.shape == (2, 28, 28, 1) and not np.allclose(a, b)
+def test_conditional_generation_follows_labels(tiny_mnist):
+    """CGAN conditions every fake on its own row's label, in `generate` and in the training step.
+
+    `generate`: each image is the one its label makes alone, and moves when its label changes.
+    The step: the logged losses are the non-saturating formulas of the networks' outputs for the
+    batch's labels, and measurably not those for other labels.
+
+    The label embeddings are scaled up (from U(-0.05, 0.05)), so that a label moves the outputs
+    well beyond round-off; no dropout, so that the discriminator's logits are reproducible.
+    For the step, the generator's weights on its noise are then zeroed: its fakes depend on their
+    labels alone, so they are known without reproducing the step's noise (TensorFlow draws other
+    numbers under XLA than eagerly), and the step runs compiled, as `fit` runs by default.
+    """
+    x, y = tiny_mnist
+    model = kzoo.create_model("cgan", width=4, seed=0, dropout=0.0, ema_decay=0.0)
+    rng = np.random.default_rng(0)
+    for network in (model.generator, model.discriminator):
+        embeddings = network.get_layer("label_embedding").embeddings
+        embeddings.assign(rng.normal(0.0, 3.0, embeddings.shape).astype("float32"))
+
+    noise = rng.standard_normal((4, model.latent_dim)).astype("float32")
+    images = model.generate(noise, labels=[3, 7, 7, 3])
+    for i, label in enumerate([3, 7, 7, 3]):
+        np.testing.assert_allclose(images[i], model.generate(noise[i : i + 1], labels=[label])[0], atol=1e-6)
+    swapped = model.generate(noise, labels=[7, 3, 3, 7])
+    assert np.abs(images - swapped).max(axis=(1, 2, 3)).min() > 0.05  # each image moves with its label
+
+    first_dense = next(layer for layer in model.generator.layers if isinstance(layer, keras.layers.Dense))
+    kernel = np.array(first_dense.kernel.numpy())
+    kernel[: model.latent_dim] = 0.0
+    first_dense.kernel.assign(kernel)
+    real, labels = x[:BATCH], y[:BATCH]
+
+    def bce_losses(step):
+        return (np.mean(softplus(-step.real_logits)) + np.mean(softplus(step.fake_logits)),
+                np.mean(softplus(-step.generator_logits())))
+
+    step, other = FirstStep(model, real, labels), FirstStep(model, real, (labels + 1) % 10)
+    history = train_and_check(model, real, labels, steps=1).history
+    (d_loss, g_loss), (d_other, g_other) = bce_losses(step), bce_losses(other)
+    np.testing.assert_allclose([history["d_loss"][0], history["g_loss"][0]], [d_loss, g_loss], rtol=1e-5, atol=1e-6)
+    assert abs(d_other - d_loss) > 1e-3 and abs(g_other - g_loss) > 1e-3, "the labels barely matter"
 
 
 def test_every_installed_model_has_tiny_sizes():
