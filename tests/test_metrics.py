@@ -261,10 +261,20 @@ def test_single_class_sets_show_mode_collapse(m):
     assert np.mean(precisions) > base["precision"] - 0.03
 
 
-def test_classifier_score_never_exceeds_ten(m, real_train, floor):
-    x, _ = real_train
-    assert floor["classifier_score"] <= 10.0
-    assert m.evaluate_images(x)["classifier_score"] <= 10.0
+def test_classifier_score_counts_the_classes_a_set_holds(m):
+    """The evaluator reads real digits confidently, so a set's classifier score is about
+    exp(entropy of its class shares): k equally represented classes score about k, and
+    300 zeros with 100 ones exp(H(0.75, 0.25)) = 1.75."""
+    x, y = splits.train_images()
+
+    def digits(counts):
+        return x[np.concatenate([np.flatnonzero(y == c)[:n] for c, n in enumerate(counts)])]
+
+    for k in (1, 2, 5, 10):
+        assert m.evaluate_images(digits([100] * k))["classifier_score"] == pytest.approx(k, rel=0.1), k
+    shares = np.array([0.75, 0.25])
+    expected = np.exp(-np.sum(shares * np.log(shares)))
+    assert m.evaluate_images(digits([300, 100]))["classifier_score"] == pytest.approx(expected, rel=0.1)
 
 
 def test_label_accuracy(m, real_train):
