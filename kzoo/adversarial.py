@@ -19,13 +19,15 @@ The hooks, from the narrowest to the widest: `discriminator_loss(real_logits, fa
 codes drawn for the update, `step.log` for extra terms); and `players()` itself.
 """
 
+import math
+
 import keras
 import numpy as np
 from keras import ops
 
 from kzoo import averaging, stabilizers
 from kzoo import hyperparameters as hp
-from kzoo.errors import HyperparameterError
+from kzoo.errors import HyperparameterError, KzooError
 from kzoo.players import Player, PlayersModel, Step
 
 
@@ -139,31 +141,68 @@ class AdversarialModel(PlayersModel):
 
     # ---------------------------------------------------------------- subclass hooks
     def build_generator(self):
+        """The generator, called once by `build_networks()`.
+
+        Returns:
+            A Keras model (`kzoo.layers.Network` for the torch fast paths) from noise of
+            `self.latent_dim` values (and, with `conditional = True`, int labels) to images of
+            `self.image_shape` in [-1, 1]. Built again for the weight average when `ema_decay > 0`.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement build_generator()")
 
     def build_discriminator(self):
+        """The discriminator, called once by `build_networks()`.
+
+        Returns:
+            A Keras model from images of `self.discriminator_image_shape` (`image_shape` with
+            `pack` times the channels; and labels, if conditional) to one logit (or critic value)
+            per image.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement build_discriminator()")
 
     def discriminator_loss(self, real_logits, fake_logits):
-        """Non-saturating GAN loss (Goodfellow et al. 2014) on logits (real targets 1 - label_smoothing)."""
+        """The discriminator's loss from its logits, in `keras.ops`.
+
+        Args:
+            real_logits: the discriminator's outputs for the real batch.
+            fake_logits: its outputs for the generator's images.
+
+        Returns:
+            A scalar tensor. Here: the non-saturating GAN loss (Goodfellow et al. 2014), real
+            targets 1 - `label_smoothing`.
+        """
         real_targets = ops.full_like(real_logits, 1.0 - self.label_smoothing)
         real = ops.binary_crossentropy(real_targets, real_logits, from_logits=True)
         fake = ops.binary_crossentropy(ops.zeros_like(fake_logits), fake_logits, from_logits=True)
         return ops.mean(real) + ops.mean(fake)
 
     def generator_loss(self, fake_logits):
-        """Non-saturating generator loss: -log D(G(z))."""
+        """The generator's loss from the discriminator's logits for its images, in `keras.ops`.
+
+        Args:
+            fake_logits: the discriminator's outputs for the generator's images.
+
+        Returns:
+            A scalar tensor. Here: the non-saturating loss, -log D(G(z)).
+        """
         return ops.mean(
             ops.binary_crossentropy(ops.ones_like(fake_logits), fake_logits, from_logits=True)
         )
 
     def default_optimizers(self):
-        """(discriminator optimizer, generator optimizer) used by `compile()` by default."""
+        """The optimizers `compile()` uses by default: Adam(learning rate, beta_1) for each player.
+
+        Returns:
+            `{"discriminator": ..., "generator": ...}`, a dict by optimizer key as every
+            `PlayersModel` returns; a subclass that adds a player adds its optimizer:
+            `{**super().default_optimizers(), "discriminator_2": keras.optimizers.Adam(2e-4)}`.
+            An override may also return the two-player pair `(discriminator's, generator's)`.
+        """
         d_rate, g_rate = self.player_learning_rates()
-        return (
-            keras.optimizers.Adam(d_rate, beta_1=self.beta_1),
-            keras.optimizers.Adam(g_rate, beta_1=self.beta_1),
-        )
+        return {
+            "discriminator": keras.optimizers.Adam(d_rate, beta_1=self.beta_1),
+            "generator": keras.optimizers.Adam(g_rate, beta_1=self.beta_1),
+        }
 
     def player_learning_rates(self):
         """(discriminator's, generator's) learning rate: their own if set, else `learning_rate`."""
@@ -212,11 +251,29 @@ class AdversarialModel(PlayersModel):
         return stabilizers.annealed(self.instance_noise, self.g_optimizer.iterations, self.instance_noise_steps)
 
     def compute_discriminator_loss(self, real_images, fake_images, labels):
-        """The discriminator's loss for one batch; override for losses that need more than logits."""
+        """The discriminator's loss for one batch: override for losses that need more than logits.
+
+        Args:
+            real_images: the real batch, NHWC in [-1, 1].
+            fake_images: the generator's images for this update (no gradient to the generator).
+            labels: the batch's int labels (conditional models), else None.
+
+        Returns:
+            A scalar tensor; here `discriminator_loss` of `discriminate` on both.
+        """
         return self.discriminator_loss(self.discriminate(real_images, labels), self.discriminate(fake_images, labels))
 
     def compute_generator_loss(self, fake_images, labels):
-        """The generator's loss for one batch of its own images (differentiated through them)."""
+        """The generator's loss for one batch of its own images (differentiated through them).
+
+        Args:
+            fake_images: the generator's images for this update, in training mode.
+            labels: the labels they were made for (conditional models), else None.
+
+        Returns:
+            A scalar tensor; here `generator_loss` of `discriminate(fake_images)`, through top-k
+            training when `g_top_k < 1`.
+        """
         logits = self.discriminate(fake_images, labels)
         if self.g_top_k < 1.0:
             logits = stabilizers.top_k_gradients(logits, self.top_k_share())
@@ -253,11 +310,27 @@ class AdversarialModel(PlayersModel):
         return self.generator(self.generator_inputs(latents, labels), training=True)
 
     def discriminator_objective(self, step):
-        """The discriminator's loss for one update: `step.real`, `step.fake`, `step.labels`."""
+        """The discriminator player's loss for one update.
+
+        Args:
+            step: the `kzoo.Step`: `step.real`, `step.labels`, and what `prepare_discriminator_update`
+                drew (`step.latents`, `step.fake`); `step.log(name, value)` reports a term.
+
+        Returns:
+            A scalar tensor; here `compute_discriminator_loss(step.real, step.fake, step.labels)`.
+        """
         return self.compute_discriminator_loss(step.real, step.fake, step.labels)
 
     def generator_objective(self, step):
-        """The generator's loss for one update, differentiated through `generate_fakes`."""
+        """The generator player's loss for one update, differentiated through `generate_fakes`.
+
+        Args:
+            step: the `kzoo.Step`: `step.real`, `step.labels`, `step.latents` (the codes drawn for
+                this update by `prepare_generator_update`).
+
+        Returns:
+            A scalar tensor; here `compute_generator_loss` of `generate_fakes(step.latents, step.labels)`.
+        """
         return self.compute_generator_loss(self.generate_fakes(step.latents, step.labels), step.labels)
 
     # ---------------------------------------------------------------- optimizers
@@ -275,11 +348,11 @@ class AdversarialModel(PlayersModel):
         super().compile(optimizers=chosen, jit_compile=jit_compile, **kwargs)
 
     def default_optimizers_by_key(self):
+        """`default_optimizers()` checked, its two-player pair form (d, g) taken by key."""
         defaults = self.default_optimizers()
-        if isinstance(defaults, dict):
-            return dict(defaults)
-        d_optimizer, g_optimizer = defaults
-        return {"discriminator": d_optimizer, "generator": g_optimizer}
+        if isinstance(defaults, (tuple, list)) and len(defaults) == 2:
+            defaults = {"discriminator": defaults[0], "generator": defaults[1]}
+        return self.checked_optimizers(defaults)
 
     @property
     def d_optimizer(self):
@@ -351,6 +424,21 @@ class AdversarialModel(PlayersModel):
             for i in range(0, num, batch_size)
         ]
         return np.concatenate(chunks) if chunks else np.zeros((0, *self.image_shape), "float32")
+
+    def preview_grid(self, num=64, seed=0, data=None, label=None, code=None, raw=False):
+        """See `PlayersModel.preview_grid`. Conditional models show one row per class (the same
+        noise down each column, so a column shows one "style" across classes), or only class
+        `label` when given."""
+        if not self.conditional or code is not None:
+            return super().preview_grid(num, seed=seed, data=data, label=label, code=code, raw=raw)
+        if label is not None:
+            if not 0 <= int(label) < self.num_classes:
+                raise KzooError(f"label {label} is out of range: {self.name} has classes 0..{self.num_classes - 1}")
+            return self.sample(num, seed=seed, labels=int(label), raw=raw), max(1, round(math.sqrt(num)))
+        per_class = max(1, math.ceil(num / self.num_classes))
+        noise = self.sample_inputs(per_class, np.random.default_rng(seed))
+        labels = np.repeat(np.arange(self.num_classes), per_class)
+        return self.generate(np.tile(noise, (self.num_classes, 1)), labels, raw=raw), per_class
 
 
 def _all_layers(layer):

@@ -16,6 +16,13 @@ from kzoo import __version__, backend_choice, registry
 from kzoo.errors import KzooError
 
 BACKEND_HELP = "tensorflow, torch or jax (default: $KERAS_BACKEND, else keras.json, else the first installed)."
+# The largest requests that fit in memory whatever the image size, refused up front beyond: a grid is
+# one PNG (10,000 images of 128x128x3 make a 13,000-pixel square, 0.5 GB), and scoring holds every
+# generated image at once (50,000 as many as FID's usual sample).
+MAX_GRID_IMAGES = 10_000
+MAX_SCORED_IMAGES = 50_000
+# Every command that builds or loads a model takes the same --backend option.
+backend_option = click.option("--backend", "-b", help=BACKEND_HELP)
 
 
 class KzooGroup(click.Group):
@@ -25,7 +32,9 @@ class KzooGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KzooError as error:
-            raise click.ClickException(str(error)) from None
+            failure = click.ClickException(str(error))
+            failure.exit_code = error.exit_code  # 130 for an interrupted run, as shells expect
+            raise failure from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(130)
@@ -120,19 +129,23 @@ def info(name, as_json):
 
 
 # ---------------------------------------------------------------------------------- train
-def _parse_sets(values):
-    """['d_steps=5', 'image_shape=32,32,3'] -> {'d_steps': 5, 'image_shape': (32, 32, 3)}."""
-    parsed = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
+class Assignment(click.ParamType):
+    """`--set NAME=VALUE`: a hyperparameter and its value, a Python literal (`32,32,3` is a tuple)
+    or else a bare word (a string)."""
+
+    name = "NAME=VALUE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        key, sep, raw = value.partition("=")
         if not sep or not key.strip():
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
+            self.fail(f"expected NAME=VALUE, got {value!r}", param, ctx)
         try:
-            value = ast.literal_eval(raw.strip())
-        except (ValueError, SyntaxError):
-            value = raw.strip()  # a bare word: a string
-        parsed[key.strip()] = value
-    return parsed
+            parsed = ast.literal_eval(raw.strip())
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            parsed = raw.strip()
+        return key.strip(), parsed
 
 
 # ----------------------------------------------------------- several devices (issue 13)
@@ -158,7 +171,7 @@ def _device_options(command):
 
 @main.command()
 @click.argument("name", required=False)
-@click.option("--backend", "-b", help=BACKEND_HELP)
+@backend_option
 @click.option("--dataset", "-d", help="mnist-5k (embedded, default), mnist, fashion_mnist, cifar10, "
               "an .npz file (x, optional y) or a folder of images (one subfolder per class). "
               "Image-to-image models: mnist-5k:edges, mnist-5k:masked, mnist-5k:noisy, mnist-5k:thick, "
@@ -173,7 +186,7 @@ def _device_options(command):
 @click.option("--out", "-o", type=click.Path(file_okay=False), help="Run directory (default: runs/<model>-<timestamp>).")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False),
               help="Continue the run in this directory from its last checkpoint, optimizer state included.")
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+@click.option("--set", "sets", type=Assignment(), multiple=True,
               help="A model hyperparameter (repeatable), e.g. --set d_steps=5 --set width=32; see kzoo info NAME.")
 @click.option("--samples", type=click.IntRange(min=1), default=64, show_default=True, help="Images in each epoch's sample grid.")
 @click.option("--evaluate/--no-evaluate", default=False, show_default=True,
@@ -193,7 +206,7 @@ def train(name, backend, dataset, epochs, steps_per_epoch, batch_size, latent_di
         raise click.UsageError("give a model NAME to train, or --resume RUN")
     if resume and (sets or latent_dim or out):
         raise click.UsageError("--resume continues a run as it was: --set, --latent-dim and --out do not apply")
-    hyperparameters = _parse_sets(sets)
+    hyperparameters = dict(sets)
     from kzoo import distribution  # no keras: checks the options before anything loads
 
     devices = distribution.parse_devices(devices)
@@ -211,17 +224,12 @@ def train(name, backend, dataset, epochs, steps_per_epoch, batch_size, latent_di
     chosen = backend_choice.use(backend)
     from kzoo import training
 
-    run_dir = None
-    try:
-        run_dir = training.train(
-            name, dataset=dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
-            seed=seed, hyperparameters=hyperparameters, out=out, resume=resume, sample_count=samples,
-            evaluate=evaluate, log=lambda m: click.echo(m, err=True), devices=devices, cluster=cluster,
-        )
-    except KeyboardInterrupt:
-        click.echo(f"\ninterrupted; the last completed epoch's checkpoint is kept: continue with "
-                   f"kzoo train --resume {resume or out or 'RUN'}", err=True)
-        sys.exit(130)
+    # Ctrl-C or a failed write midway: a one-line RunError saying what is kept (kzoo.training).
+    run_dir = training.train(
+        name, dataset=dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+        seed=seed, hyperparameters=hyperparameters, out=out, resume=resume, sample_count=samples,
+        evaluate=evaluate, log=lambda m: click.echo(m, err=True), devices=devices, cluster=cluster,
+    )
     click.echo(f"done ({chosen}): {run_dir or 'process 0 writes the run'}")
 
 
@@ -235,20 +243,21 @@ def _load(run_or_file, backend):
 
 @main.command()
 @click.argument("run_or_file", type=click.Path(exists=True))
-@click.option("--num", "-n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
+@click.option("--num", "-n", type=click.IntRange(min=1, max=MAX_GRID_IMAGES), default=64, show_default=True,
+              help=f"Number of images (a grid holds at most {MAX_GRID_IMAGES:,}).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise seed: the same seed gives the same images on any backend.")
 @click.option("--label", type=int, help="Conditional models: only this class (default: one row per class).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), help="PNG to write (default: RUN/samples/sample_seed<SEED>.png).")
 @click.option("--code", help="Models with latent codes (infogan): one row per category, CODE varied along "
               "each row: 'category' or 'continuous:K'.")
 @click.option("--raw", is_flag=True, help="Use the raw generator, not its weight average (models with ema_decay > 0).")
-@click.option("--backend", "-b", help=BACKEND_HELP)
+@backend_option
 def sample(run_or_file, num, seed, label, out, code, raw, backend):
     """Write an image grid generated by a run (or a .keras file)."""
     from pathlib import Path
 
     model = _load(run_or_file, backend)
-    from kzoo import images, sampling
+    from kzoo import pictures, sampling
 
     grid, per_row = sampling.grid_samples(model, num, seed=seed, label=label, code=code, raw=raw)
     if out is None:
@@ -256,20 +265,20 @@ def sample(run_or_file, num, seed, label, out, code, raw, backend):
         folder = source / "samples" if source.is_dir() else source.parent
         suffix = ("" if label is None else f"_label{label}") + ("" if code is None else f"_{code.replace(':', '')}")
         out = folder / f"sample_seed{seed}{suffix}{'_raw' if raw else ''}.png"
-    path = images.save_grid(grid, out, nrow=per_row)
+    path = pictures.save_grid(grid, out, nrow=per_row)
     click.echo(str(path))
 
 
 @main.command()
 @click.argument("run_or_file", type=click.Path(exists=True))
-@click.option("--num", "-n", type=click.IntRange(min=100), default=1000, show_default=True,
+@click.option("--num", "-n", type=click.IntRange(min=100, max=MAX_SCORED_IMAGES), default=1000, show_default=True,
               help="Generated images to score (compare scores only at equal --num).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Noise and subset seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--raw", is_flag=True, help="Score the raw generator, not its weight average (models with ema_decay > 0).")
 @click.option("--dataset", "-d", help="Autoencoders and image-to-image models: held-out data to score against "
               "(default: the held-out digits of the run's dataset).")
-@click.option("--backend", "-b", help=BACKEND_HELP)
+@backend_option
 def evaluate(run_or_file, num, seed, as_json, raw, dataset, backend):
     """Score a run's generator with the embedded digit evaluator (28x28x1 models).
 
@@ -277,19 +286,11 @@ def evaluate(run_or_file, num, seed, as_json, raw, dataset, backend):
     other, at the same --num, never with published FID values. Image-to-image models get L1,
     PSNR, SSIM and class preservation on held-out pairs; autoencoders reconstruction error too.
     """
-    import numpy as np
-
     model = _load(run_or_file, backend)
-    if hasattr(model, "quality_metrics"):  # autoencoders and image-to-image models: kzoo/metrics/translation.py
-        _print_scores(model.quality_metrics(dataset or _run_dataset(run_or_file), num=num, seed=seed), as_json)
-        return
-    if tuple(model.image_shape) != (28, 28, 1):
-        raise KzooError(f"the digit evaluator takes 28x28x1 images; this model makes {model.image_shape}")
-    from kzoo import metrics
+    from kzoo import evaluation
 
-    labels = np.arange(num) % model.num_classes if model.conditional else None
-    result = metrics.evaluate_images(model.sample(num, seed=seed, labels=labels, raw=raw), labels=labels, seed=seed)
-    _print_scores(result, as_json)
+    scores = evaluation.evaluate(model, dataset or _run_dataset(run_or_file), num=num, seed=seed, raw=raw)
+    _print_scores(scores, as_json)
 
 
 def _print_scores(result, as_json):
@@ -302,14 +303,12 @@ def _print_scores(result, as_json):
 
 
 def _run_dataset(run_or_file):
-    """The dataset a run trained on (from its config.json); a bare .keras file has none."""
+    """The dataset a run trained on (from its config.json); None for a bare .keras file."""
     from pathlib import Path
 
     from kzoo import runs
 
-    if not Path(run_or_file).is_dir():
-        raise KzooError(f"{run_or_file} is a model file without a run's config.json: pass --dataset")
-    return runs.read_config(run_or_file)["dataset"]
+    return runs.read_config(run_or_file)["dataset"] if Path(run_or_file).is_dir() else None
 
 
 # ------------------------------------------------------------------------------ translate
@@ -320,7 +319,7 @@ def _run_dataset(run_or_file):
               help="Folder to write to (default: RUN/translations/<INPUT name>-<direction>).")
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
               help="a2b, or b2a for models that learn both ways (cyclegan).")
-@click.option("--backend", "-b", help=BACKEND_HELP)
+@backend_option
 def translate(run_or_file, input_path, out, direction, backend):
     """Translate the images in INPUT with an image-to-image run (pix2pix, cyclegan, context-encoder).
 
@@ -328,9 +327,9 @@ def translate(run_or_file, input_path, out, direction, backend):
     after its file, grid.png (input and output side by side) and translations.npz.
     """
     model = _load(run_or_file, backend)
-    from kzoo import translate as translating
+    from kzoo.translate_files import translate_files
 
-    click.echo(str(translating.translate_files(model, run_or_file, input_path, out, direction)))
+    click.echo(str(translate_files(model, run_or_file, input_path, out, direction)))
 
 
 def _table(header, rows):

@@ -8,6 +8,8 @@ This module imports nothing heavy: the registry and the CLI use it before keras 
 class KzooError(Exception):
     """Base class: bad input from the user, reported as a one-line message."""
 
+    exit_code = 1  # the command line's exit status for it
+
 
 class UnknownModelError(KzooError, KeyError):
     """No model is registered under the name asked for."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import re
 from typing import Callable, Sequence
 
@@ -34,7 +35,11 @@ from keras import ops
 
 from kzoo import backend
 from kzoo import hyperparameters as hp
-from kzoo.errors import HyperparameterError
+from kzoo.errors import HyperparameterError, KzooError
+from kzoo.player_optimizers import PlayerOptimizers
+
+# `kzoo.input_gradient`, under the name the models import it by (its body is the backend's).
+input_gradient = backend.input_gradient
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,90 +103,42 @@ class Step:
         return value, {"log": dict(self._logged), "share": dict(self._shared)}
 
 
-class PlayerOptimizers(keras.optimizers.Optimizer):
-    """Every player's optimizer, by key, behind the one `model.optimizer`.
-
-    Keras's JAX trainer threads only `model.optimizer.variables` through the jitted step:
-    optimizers kept as plain model attributes would silently never advance there. This container
-    exposes all of them under `variables`; it applies nothing itself. Its own `iterations` counts
-    training steps (one per batch), which is what callbacks reading `model.optimizer.iterations`
-    expect.
-    """
-
-    def __init__(self, optimizers, name="player_optimizers", **kwargs):
-        super().__init__(learning_rate=0.0, name=name, **kwargs)
-        self.optimizers = dict(optimizers)
-
-    def build(self, var_list=()):
-        # Each player's optimizer is built on that player's weights by PlayersModel.compile.
-        super().build([])
-
-    @property
-    def variables(self):
-        own = self._variables[:]
-        for optimizer in self.optimizers.values():
-            own += optimizer.variables
-        return own
-
-    # The players' optimizers save their own state as children of this one (or of the model) in
-    # `.keras` files; this container saves only its own counters.
-    def save_own_variables(self, store):
-        for i, variable in enumerate(self._variables):
-            store[str(i)] = variable.numpy()
-
-    def load_own_variables(self, store):
-        for i, variable in enumerate(self._variables):
-            variable.assign(store[str(i)])
-
-    def update_step(self, gradient, variable, learning_rate):
-        raise NotImplementedError("PlayerOptimizers applies no gradients; its players do")
-
-    # Two-player models of kzoo 0.1 reached these two directly.
-    @property
-    def discriminator(self):
-        return self.optimizers["discriminator"]
-
-    @property
-    def generator(self):
-        return self.optimizers["generator"]
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "optimizers": {key: keras.optimizers.serialize(opt) for key, opt in self.optimizers.items()},
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        serialized = config.get("optimizers") or {
-            key: config[key] for key in ("discriminator", "generator") if key in config  # kzoo 0.1
-        }
-        return cls(
-            {key: keras.optimizers.deserialize(value, custom_objects) for key, value in serialized.items()},
-            name=config.get("name", "player_optimizers"),
-        )
-
-
 class PlayersModel(keras.Model):
     """Base class of every kzoo model: networks, players, one shared `train_step`.
 
     Subclasses provide:
       - `build_networks()`: create the networks as attributes (`self.encoder = ...`);
       - `players()`: the players, in update order (see `Player`);
-      - `default_optimizers()`: a dict of optimizer key -> Keras optimizer;
+      - `default_optimizers()`: a dict of optimizer key -> Keras optimizer, one per key the players
+        name (`Player.optimizer_key`);
       - optionally `begin_step(data)`: a `Step` from one batch (default: `x`, `y`, `batch_size`);
       - `hyperparameters`: a dict of name -> default or `kzoo.hyperparameters.Hyperparameter`,
-        merged with the base classes'.
+        merged with the base classes';
+      - optionally `sample(num, seed)` (models that make images from noise) and
+        `preview_grid(...)` (what every epoch's sample grid and `kzoo sample` show).
 
-    The first line of the class docstring is the model's description in `kzoo list`; `paper`
-    names the paper; `conditional = True` makes `fit(x, y)` feed class labels.
+    The first line of the class docstring is the model's description in `kzoo list`. What a model
+    is and how kzoo feeds, shows and scores it is declared by the class attributes below, each
+    with its default here; `kzoo train`, `sample`, `evaluate`, `info` and `list` read them and
+    never probe a model for what it might have.
     """
 
     hyperparameters = {
         "seed": hp.Int(None, min=0, optional=True, help="seed of the noise (and of weights with kzoo train)"),
     }
-    paper = None
+    # -------- what the model is: declared once, read by kzoo train, sample, evaluate, info and list
+    paper = None  # the paper it implements, for `kzoo list` and `kzoo info`
+    # Whether `fit(x, y)` feeds class labels (the `num_classes` hyperparameter says how many).
     conditional = False
+    num_classes = None
+    # What `kzoo train` feeds `fit`: "images" (x, with labels if conditional) or "pairs" (a, b:
+    # image-to-image models, `kzoo.data.pairs`).
+    trains_on = "images"
+    # Image height and width must be multiples of this (two stride-2 layers need 4).
+    size_multiple = 1
+    # Whether a loss differentiates through an input gradient (a gradient penalty): torch.compile
+    # cannot, so `compile(jit_compile=True)` then refuses on torch. A class attribute or a property.
+    needs_second_order = False
     # What `kzoo train` trains without --epochs / --steps-per-epoch: `default_epochs` epochs of
     # `default_steps_per_epoch` steps (None: one pass over the data; mnist-5k: 78 steps at batch 64).
     # An epoch ends with a checkpoint and a sample grid: fast models take longer epochs.
@@ -225,9 +182,6 @@ class PlayersModel(keras.Model):
         checked = {name: specs[name].check(name, value, cls.__name__) for name, value in values.items()}
         return cls.check_hyperparameter_values({**cls.default_hyperparameters(), **checked})
 
-    # Image height and width must be multiples of this (two stride-2 layers need 4).
-    size_multiple = 1
-
     @classmethod
     def check_hyperparameter_values(cls, values):
         """Checks that involve several hyperparameters, or the model's own rules; returns `values`.
@@ -266,27 +220,100 @@ class PlayersModel(keras.Model):
 
     # ---------------------------------------------------------------- subclass hooks
     def build_networks(self):
+        """Create the model's networks as attributes (`self.encoder = ...`), once, at construction.
+
+        The hyperparameters are attributes already (`self.image_shape`, `self.width`, ...). Every
+        network held here is saved in `.keras` files and can be named by a `Player`.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement build_networks()")
 
     def players(self):
+        """The participants of one training step, in update order.
+
+        Returns:
+            A list of `Player`s. Called at construction and by `compile()`, so it must be cheap
+            and always return the same players.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement players()")
 
     def default_optimizers(self):
+        """The optimizers `compile()` uses unless told otherwise.
+
+        Returns:
+            A dict of optimizer key -> a new Keras optimizer instance, with one entry for every
+            key the players name (`Player.optimizer_key`), and no other.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement default_optimizers()")
 
     def default_optimizers_by_key(self):
-        """`default_optimizers()` as a dict of optimizer key -> optimizer."""
-        return dict(self.default_optimizers())
+        """`default_optimizers()` checked: a dict of optimizer key -> optimizer, one per player's key.
+
+        Raises HyperparameterError (one line, naming the hook) for anything else.
+        """
+        return self.checked_optimizers(self.default_optimizers())
+
+    def checked_optimizers(self, optimizers, hook="default_optimizers()"):
+        """`optimizers` (what `hook` returned) if it is a dict of key -> Keras optimizer whose keys are
+        the players' optimizer keys; else a HyperparameterError saying what is wrong."""
+        owner = f"{type(self).__name__}.{hook}"
+        if not isinstance(optimizers, dict):
+            raise HyperparameterError(
+                f"{owner} must return a dict of optimizer key -> keras optimizer; got a {type(optimizers).__name__}"
+            )
+        for key, optimizer in optimizers.items():
+            if not isinstance(optimizer, keras.optimizers.Optimizer):
+                raise HyperparameterError(
+                    f"{owner} must return a dict of optimizer key -> keras optimizer; its {key!r} is "
+                    f"{optimizer!r} (a {type(optimizer).__name__})"
+                )
+        wanted = list(dict.fromkeys(player.optimizer_key for player in self.players()))
+        missing = [key for key in wanted if key not in optimizers]
+        unused = [key for key in optimizers if key not in wanted]
+        if missing or unused:
+            parts = ([f"no optimizer for {', '.join(map(repr, missing))}"] if missing else []) + (
+                [f"no player uses {', '.join(map(repr, unused))}"] if unused else [])
+            raise HyperparameterError(
+                f"{owner}: {' and '.join(parts)}; the players' optimizer keys are {', '.join(map(repr, wanted))}"
+            )
+        return dict(optimizers)
 
     def begin_step(self, data):
-        """The `Step` of one batch: `x`, `y` (None without labels) and `batch_size`."""
+        """The `Step` that one batch begins.
+
+        Args:
+            data: the batch as Keras hands it to `train_step`: `x`, `(x, y)` or `(x, y, weights)`.
+
+        Returns:
+            A `Step`; here with `x`, `y` (None without labels) and `batch_size`.
+        """
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         return Step(x=x, y=y, batch_size=ops.shape(keras.tree.flatten(x)[0])[0])
 
-    @property
-    def needs_second_order(self):
-        """Whether a loss differentiates through an input gradient (a gradient penalty)."""
-        return False
+    # ---------------------------------------------------------------- what users see of a model
+    def sample(self, num, seed=0, labels=None, batch_size=250, raw=False):
+        """`num` images from numpy noise `seed` (the same images on every backend): models that make
+        images from noise override this; the others say so in one line."""
+        raise KzooError(f"{self.name} does not make images from noise")
+
+    def preview_grid(self, num=64, seed=0, data=None, label=None, code=None, raw=False):
+        """What an epoch's sample grid and `kzoo sample` show: (images, images per row).
+
+        Args:
+            num: about how many images.
+            seed: the numpy noise seed (the same grid on every backend).
+            data: the training data `fit` was given, for models that show their inputs
+                (image-to-image models); None from `kzoo sample`.
+            label: conditional models: only this class.
+            code: models with latent codes (InfoGAN): the code laid out along each row.
+            raw: the raw generator instead of its weight average.
+
+        The default: `sample(num)` in a square grid.
+        """
+        if code is not None:
+            raise KzooError(f"{self.name} has no latent codes: --code is for models such as infogan")
+        if label is not None:
+            raise KzooError(f"{self.name} is not conditional: it takes no --label")
+        return self.sample(num, seed=seed, raw=raw), max(1, round(math.sqrt(num)))
 
     # ---------------------------------------------------------------- training
     def compile(self, optimizers=None, jit_compile="auto", **kwargs):
@@ -336,8 +363,8 @@ class PlayersModel(keras.Model):
     def fit(self, *args, **kwargs):
         """`keras.Model.fit`, same arguments; on TensorFlow, arrays are fed without tf.data's autotuning.
 
-        See `kzoo.backend.tensorflow.fit_arguments`: with it on, every epoch's end waits for a
-        sleeping tf.data thread, up to half the epoch.
+        See `kzoo.backend.tensorflow.data_adapter.fit_arguments`: with it on, every epoch's end
+        waits for a sleeping tf.data thread, up to half the epoch.
         """
         bound = inspect.signature(super().fit).bind(*args, **kwargs)
         bound.apply_defaults()
@@ -386,6 +413,12 @@ class PlayersModel(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     # ---------------------------------------------------------------- saving
+    def save(self, filepath, *args, **kwargs):
+        """`keras.Model.save`; on JAX and torch without importing TensorFlow where it is installed too
+        (`kzoo.backend.saving_scope`: a run on one backend prints nothing of another)."""
+        with backend.saving_scope():
+            return super().save(filepath, *args, **kwargs)
+
     def get_config(self):
         config = {"name": self.name}
         for key, value in self._hyperparameter_values.items():

@@ -12,8 +12,10 @@ No keras here: reading a run's config must not need a backend.
 """
 
 import csv
+import dataclasses
 import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -27,8 +29,39 @@ LOSS_PLOT = "losses.png"
 SAMPLES = "samples"
 
 
+@dataclasses.dataclass(frozen=True)
+class NewRunDirectory:
+    """A run directory `new_run_dir` made, and what it found: so that a run that ends before its
+    first checkpoint removes what it added, and nothing else."""
+
+    path: Path
+    found_there: frozenset | None  # the names the folder held before; None: it did not exist
+    made: Path | None  # the outermost folder created for it (runs/ itself, for a first run)
+
+    def discard(self):
+        """Remove what the run added: every folder it created, or only the entries it added to a
+        folder that existed."""
+        if self.made is not None:
+            shutil.rmtree(self.made, ignore_errors=True)
+            return
+        for entry in self.path.iterdir() if self.path.is_dir() else ():
+            if entry.name in self.found_there:
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
 def new_run_dir(model_name, out=None, root="runs"):
-    """`out`, or runs/<model>-<timestamp> (suffixed if taken); created, and must not hold a run."""
+    """Create the directory of a new run: `out`, or runs/<model>-<timestamp> (suffixed if taken).
+
+    Returns:
+        A `NewRunDirectory`: its `path`, and what `discard()` would remove.
+
+    Raises:
+        RunError: in one line, when the directory holds a run already or cannot be created.
+    """
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = Path(root) / f"{model_name}-{stamp}"
@@ -39,8 +72,24 @@ def new_run_dir(model_name, out=None, root="runs"):
     else:
         path = Path(out)
         check_free(path)
-    (path / SAMPLES).mkdir(parents=True, exist_ok=True)
-    return path
+    missing = [folder for folder in (path, *path.parents) if not folder.exists()]
+    made = missing[-1] if missing else None
+    found_there = None if made is not None else frozenset(os.listdir(path))
+    created = NewRunDirectory(path, found_there, made)
+    try:
+        (path / SAMPLES).mkdir(parents=True, exist_ok=True)
+        _check_writable(path)
+    except OSError as error:
+        created.discard()
+        raise RunError(f"cannot write the run directory {path}: {error.strerror or error}") from None
+    return created
+
+
+def _check_writable(path):
+    """A folder can exist and still refuse files (read-only mounts, permissions): try one."""
+    fd, probe = tempfile.mkstemp(prefix=".kzoo-write-check-", dir=path)
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_free(path):

@@ -6,10 +6,14 @@ A run killed at any moment therefore leaves a readable checkpoint, and `--resume
 from the epoch that checkpoint records (history rows past it are dropped and redone).
 """
 
+import contextlib
+import dataclasses
 import math
 import platform
 import secrets
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,9 +21,9 @@ import keras
 import numpy as np
 
 import kzoo
-from kzoo import backend, backend_choice, distribution, images, registry, runs, sampling, saving
-from kzoo import data as datasets
-from kzoo.errors import DatasetError, HyperparameterError, RunError
+from kzoo import backend, backend_choice, data, distribution, evaluation, pictures, registry, runs, sampling, saving
+from kzoo.data import pairs
+from kzoo.errors import DatasetError, RunError
 
 
 class NonFiniteLoss(RunError):
@@ -36,6 +40,44 @@ class _RunProgressBar(keras.callbacks.ProgbarLogger):
 
     def set_params(self, params):
         super().set_params({**params, "epochs": self.last_epoch})
+
+
+class _CtrlC(keras.callbacks.Callback):
+    """Ctrl-C, taken where training can stop cleanly: after the batch in progress.
+
+    Python raises KeyboardInterrupt wherever the main thread happens to be, and where that is a
+    destructor or a callback from C (Keras's and JAX's clean-ups run many), the exception is
+    printed as "ignored" and lost: training went on (seen here, one Ctrl-C in a few). So while
+    it trains, the first Ctrl-C only notes itself, and training raises KeyboardInterrupt at the
+    end of that batch, or after the epoch's checkpoint if the epoch had ended; a second Ctrl-C
+    interrupts at once, as usual. Only where Python's own handler is installed, in the main thread.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.pressed = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread() and (
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self._previous = signal.signal(signal.SIGINT, self._note)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _note(self, signum, frame):
+        self.pressed = True
+        signal.signal(signal.SIGINT, self._previous)  # the next one interrupts at once
+
+    def stop_if_pressed(self):
+        if self.pressed:
+            raise KeyboardInterrupt
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.stop_if_pressed()
 
 
 class _StopOnNonFinite(keras.callbacks.Callback):
@@ -72,10 +114,11 @@ def epoch_batches(x, y, batch_size, steps, epoch, seed):
 
 
 def training_data(model_class, dataset):
-    """(x, y) for `fit`: images and labels, or what the model class loads itself (image pairs:
-    `load_training_data`, kzoo/tasks.py)."""
-    load = getattr(model_class, "load_training_data", None)
-    return load(dataset) if load is not None else datasets.load(dataset)
+    """(x, y) for `fit`, as the model class says it trains (`trains_on`): images and labels
+    (`kzoo.data.load`), or image pairs (a, b) (`kzoo.data.pairs`), checked against `paired`."""
+    if model_class.trains_on == "pairs":
+        return pairs.fit_arrays(pairs.load_pairs(dataset), paired=model_class.paired, model_name=model_class.__name__)
+    return data.load(dataset)
 
 
 def prepare_hyperparameters(cls, x, y, hyperparameters):
@@ -92,7 +135,7 @@ def prepare_hyperparameters(cls, x, y, hyperparameters):
             )
         if hp.get("num_classes") is None and "num_classes" in defaults:
             hp["num_classes"] = int(y.max()) + 1
-    datasets.check_fits(x, hp["image_shape"], y if cls.conditional else None, hp.get("num_classes"))
+    data.check_fits(x, hp["image_shape"], y if cls.conditional else None, hp.get("num_classes"))
     return hp
 
 
@@ -126,122 +169,234 @@ def train(
 ):
     """Train a new run (`model_name`) or continue one (`resume`); return the run directory.
 
-    `epochs`: epochs to train; None is the model's `default_epochs` for a new run, and the rest of
-    the planned epochs for a resumed one. Everything that can be wrong with the request (model,
-    hyperparameters, dataset, batch size) is checked before the run directory is created: a
-    rejected run leaves nothing on disk.
-    `devices` ("all" or a count) trains data-parallel, `cluster` (a `kzoo.distribution.Cluster`)
-    together with other processes, of which only the first writes the run directory (the
-    others return `out`, or None); see `kzoo.distribution`.
+    Args:
+        model_name: a registered model, for a new run.
+        dataset: a `--dataset` spec (default: the model's kind of data: mnist-5k, or for a resumed
+            run the run's own).
+        epochs: epochs to train; None is the model's `default_epochs` for a new run, and the rest
+            of the planned epochs for a resumed one.
+        steps_per_epoch, batch_size, seed: as `kzoo train`'s options (a resumed run keeps its own).
+        hyperparameters: the model's, by name (`--set`).
+        out: the run directory of a new run (default: runs/<model>-<timestamp>).
+        resume: the run directory of a run to continue.
+        sample_count: images in each epoch's sample grid.
+        evaluate: score the model after every epoch (`kzoo.evaluation`), into history.csv.
+        verbose: Keras's progress bar setting.
+        log: where the one-line status messages go.
+        devices: "all" or a count: train data-parallel (see `kzoo.distribution`).
+        cluster: a `kzoo.distribution.Cluster` to train with other processes, of which only the
+            first writes the run directory (the others return `out`, or None).
+
+    Returns:
+        The run directory.
+
+    Everything that can be wrong with the request (model, hyperparameters, dataset, batch size)
+    is checked before the run directory is created: a rejected run leaves nothing on disk. A run
+    stopped midway (Ctrl-C, a full disk, a loss that turns NaN) raises a `RunError` whose one
+    line says what is kept; a new run that had written no checkpoint leaves nothing behind.
     """
-    backend_name = keras.backend.backend()
     # Several devices: set up before any model is created or loaded (its weights are placed then).
     if devices is None and cluster is None:
         placement = distribution.current()
     else:
         placement = distribution.use_devices(devices, cluster)
     if resume is not None:
-        run_dir = Path(resume)
-        config = runs.read_config(run_dir)
-        checkpoint = saving.resolve_checkpoint(run_dir)
-        start_epoch = int(saving.read_checkpoint_info(checkpoint).get("epoch", 0))
-        model = saving.load_model(checkpoint)
-        dataset = dataset or config["dataset"]
-        batch_size = batch_size or config["batch_size"]
-        seed = config["seed"]
-        x, y = training_data(type(model), dataset)
-        datasets.check_fits(x, model.image_shape, y if model.conditional else None, getattr(model, "num_classes", None))
-        _check_batch_size(batch_size, x)
-        if epochs is None:
-            epochs = int(config.get("epochs", 0)) - start_epoch
-            if epochs < 1:
-                raise RunError(f"{run_dir} has trained all {start_epoch} epochs it was started for: "
-                               "give --epochs N to train N more")
-        placement.check_batch_size(batch_size)
-        history = [row for row in runs.read_history(run_dir) if row["epoch"] <= start_epoch]
-        config.setdefault("resumed", []).append(
-            {"at_epoch": start_epoch, "backend": backend_name, "command": sys.argv, "time": _now(),
-             "devices": placement.record()}
-        )
-        log(f"resuming {run_dir} at epoch {start_epoch} on {backend_name}{_on_devices(placement)}")
+        run = _resumed_run(resume, dataset, epochs, batch_size, evaluate, placement, log)
     else:
-        seed = secrets.randbelow(2**31) if seed is None else int(seed)
-        seed = backend.agreed_seed(seed)  # several processes: the first one's
-        backend.set_seed(seed)
-        cls = registry.load_model_class(model_name)
-        x, y = training_data(cls, dataset)
-        hp = prepare_hyperparameters(cls, x, y, {**(hyperparameters or {}), "seed": seed})
-        model = registry.create_model(model_name, **hp)
-        batch_size = batch_size or 64
-        epochs = epochs or int(cls.default_epochs)
-        _check_batch_size(batch_size, x)
-        placement.check_batch_size(batch_size)
+        run = _new_run(model_name, dataset, epochs, batch_size, seed, hyperparameters, out, evaluate, placement, log)
+    run.config["steps_per_epoch"] = run.steps = (steps_per_epoch or run.config.get("steps_per_epoch")
+                                                 or run.model.default_steps_per_epoch or len(run.x) // run.batch_size)
+    run.config["epochs"] = run.start_epoch + run.epochs
+    with run.stopping_in_one_line():
         if placement.writes:
-            run_dir = runs.new_run_dir(registry.model_entry(model_name).name, out)
-        else:  # another process writes the run; this one refuses what that one will refuse
-            run_dir = None if out is None else Path(out)
-            if run_dir is not None:
-                runs.check_free(run_dir)
-        start_epoch, history = 0, []
-        config = {
-            "model": registry.model_entry(model_name).name,
-            "hyperparameters": model.get_config(),
-            "dataset": datasets.describe(dataset),
-            "seed": seed,
-            "backend": backend_name,
-            "batch_size": batch_size,
-            "created": _now(),
-            "command": sys.argv,
-            "versions": versions(backend_name),
-            "devices": placement.record(),
-        }
-        log(f"training {config['model']} on {backend_name}{_on_devices(placement)}; run directory: {run_dir}")
+            runs.write_config(run.run_dir, run.config)
+        _train_epochs(run, placement, sample_count, evaluate, verbose)
+    return run.run_dir
 
-    steps = (steps_per_epoch or config.get("steps_per_epoch") or getattr(model, "default_steps_per_epoch", None)
-             or len(x) // batch_size)
-    config["steps_per_epoch"] = steps
-    config["epochs"] = start_epoch + epochs
+
+@dataclasses.dataclass
+class _Run:
+    """One `kzoo train`: the model and its data, where it writes, and what it has written so far."""
+
+    model: object
+    x: np.ndarray
+    y: object
+    dataset: object
+    config: dict
+    run_dir: Path | None
+    seed: int
+    batch_size: int
+    start_epoch: int
+    epochs: int
+    history: list
+    steps: int = 0
+    writing: Path | None = None  # the file an epoch's end is writing, if any
+    # A new run's directory as `runs.new_run_dir` made it: a run that ends before its first
+    # checkpoint removes what it added (None: a resumed run, or a process that does not write).
+    created: runs.NewRunDirectory | None = None
+
+    def ended(self, what):
+        """`what` stopped the run: the one line to say, after removing a new run that kept nothing."""
+        where = self.run_dir
+        checkpoint = None if where is None else where / runs.CHECKPOINT
+        if checkpoint is not None and checkpoint.is_file():  # written atomically: whole, or the one before
+            epoch = saving.read_checkpoint_info(checkpoint).get("epoch", "?")
+            return (f"{what}; the last good checkpoint (epoch {epoch}) is kept in {where}: "
+                    f"continue with kzoo train --resume {where}")
+        if self.created is None:
+            return f"{what}; no checkpoint was written"
+        self.created.discard()
+        return f"{what}; no checkpoint had been written, so the run directory {where} was removed"
+
+    @contextlib.contextmanager
+    def stopping_in_one_line(self):
+        """Ctrl-C and a failed write (a full disk, a folder gone) end the run with one line saying what is kept."""
+        try:
+            yield
+        except KeyboardInterrupt:
+            raise Interrupted(self.ended(f"interrupted in epoch {self._epoch_in_progress()}")) from None
+        except OSError as error:
+            target = self.writing or error.filename or self.run_dir
+            raise RunError(self.ended(f"could not write {target} ({error.strerror or error})")) from None
+
+    def _epoch_in_progress(self):
+        return len(self.history) + 1
+
+
+class Interrupted(RunError):
+    """Ctrl-C: training stopped; the last checkpoint stays. The command line exits with 130, as shells expect."""
+
+    exit_code = 130
+
+
+def _resumed_run(resume, dataset, epochs, batch_size, evaluate, placement, log):
+    run_dir = Path(resume)
+    config = runs.read_config(run_dir)
+    checkpoint = saving.resolve_checkpoint(run_dir)
+    start_epoch = int(saving.read_checkpoint_info(checkpoint).get("epoch", 0))
+    model = saving.load_model(checkpoint)
+    dataset = dataset or config["dataset"]
+    batch_size = batch_size or config["batch_size"]
+    x, y = training_data(type(model), dataset)
+    data.check_fits(x, model.image_shape, y if model.conditional else None, model.num_classes)
+    _check_batch_size(batch_size, x)
+    if evaluate:
+        evaluation.check_evaluable(model, dataset)
+    if epochs is None:
+        epochs = int(config.get("epochs", 0)) - start_epoch
+        if epochs < 1:
+            raise RunError(f"{run_dir} has trained all {start_epoch} epochs it was started for: "
+                           "give --epochs N to train N more")
+    placement.check_batch_size(batch_size)
+    history = [row for row in runs.read_history(run_dir) if row["epoch"] <= start_epoch]
+    backend_name = keras.backend.backend()
+    config.setdefault("resumed", []).append(
+        {"at_epoch": start_epoch, "backend": backend_name, "command": sys.argv, "time": _now(),
+         "devices": placement.record()}
+    )
+    log(f"resuming {run_dir} at epoch {start_epoch} on {backend_name}{_on_devices(placement)}")
+    return _Run(model, x, y, dataset, config, run_dir, config["seed"], batch_size, start_epoch, epochs, history)
+
+
+def _new_run(model_name, dataset, epochs, batch_size, seed, hyperparameters, out, evaluate, placement, log):
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    seed = backend.agreed_seed(seed)  # several processes: the first one's
+    backend.set_seed(seed)
+    cls = registry.load_model_class(model_name)
+    x, y = training_data(cls, dataset)
+    hp = prepare_hyperparameters(cls, x, y, {**(hyperparameters or {}), "seed": seed})
+    model = registry.create_model(model_name, **hp)
+    batch_size = batch_size or 64
+    _check_batch_size(batch_size, x)
+    placement.check_batch_size(batch_size)
+    if evaluate:
+        evaluation.check_evaluable(model, dataset)
+    name = registry.model_entry(model_name).name
+    created = None
     if placement.writes:
-        runs.write_config(run_dir, config)
+        created = runs.new_run_dir(name, out)
+        run_dir = created.path
+    else:  # another process writes the run; this one refuses what that one will refuse
+        run_dir = None if out is None else Path(out)
+        if run_dir is not None:
+            runs.check_free(run_dir)
+    backend_name = keras.backend.backend()
+    config = {
+        "model": name,
+        "hyperparameters": model.get_config(),
+        "dataset": data.describe(dataset),
+        "seed": seed,
+        "backend": backend_name,
+        "batch_size": batch_size,
+        "created": _now(),
+        "command": sys.argv,
+        "versions": versions(backend_name),
+        "devices": placement.record(),
+    }
+    log(f"training {name} on {backend_name}{_on_devices(placement)}; run directory: {run_dir}")
+    return _Run(model, x, y, dataset, config, run_dir, seed, batch_size, 0, epochs or int(cls.default_epochs), [],
+                created=created)
 
+
+def _train_epochs(run, placement, sample_count, evaluate, verbose):
+    """The epochs of `run`, each ending with its history row, loss curve, sample grid and checkpoint."""
+    model, x, y = run.model, run.x, run.y
     # Conditional models take labels; image-to-image models take their targets (b for each a).
-    labels = y if model.conditional or getattr(model, "takes_targets", False) else None
+    labels = y if model.conditional or model.trains_on == "pairs" else None
+    last_epoch = run.start_epoch + run.epochs
     stopper = _StopOnNonFinite()
-    for epoch in range(start_epoch, start_epoch + epochs):
-        xb, yb = epoch_batches(x, labels, batch_size, steps, epoch, seed)
-        xb, yb, fed_batch_size = placement.local_batches(xb, yb, batch_size)  # several processes: this one's
-        started = time.perf_counter()
-        result = model.fit(
-            xb, yb, batch_size=fed_batch_size, epochs=epoch + 1, initial_epoch=epoch,
-            shuffle=False, verbose=verbose, callbacks=[stopper, _RunProgressBar(start_epoch + epochs)],
-        )
-        seconds = time.perf_counter() - started
-        if stopper.bad is not None:
-            key, value, batch = stopper.bad
-            kept = f"the last good checkpoint (epoch {epoch}) stays in {run_dir}" if epoch else "no checkpoint was written"
-            raise NonFiniteLoss(
-                f"{key} became {value} at epoch {epoch + 1}, batch {batch + 1}; training stopped and "
-                f"{kept}; try a lower learning_rate (--set learning_rate=...)"
+    with _CtrlC() as ctrl_c:
+        for epoch in range(run.start_epoch, last_epoch):
+            xb, yb = epoch_batches(x, labels, run.batch_size, run.steps, epoch, run.seed)
+            xb, yb, fed_batch_size = placement.local_batches(xb, yb, run.batch_size)  # several processes: this one's
+            started = time.perf_counter()
+            result = model.fit(
+                xb, yb, batch_size=fed_batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                shuffle=False, verbose=verbose, callbacks=[stopper, ctrl_c, _RunProgressBar(last_epoch)],
             )
-        row = {"epoch": epoch + 1, "seconds": round(seconds, 3)}
-        row.update({k: float(v[-1]) for k, v in result.history.items()})
-        if evaluate:
-            row.update(_evaluate(model, seed, dataset))
-        history.append(row)
-        # Every process computes (a computation spans all processes' devices); one writes.
-        grid_images, per_row = sampling.grid_samples(model, sample_count, seed=seed, examples=(x, y))
-        if not placement.writes:
-            continue
-        runs.write_history(run_dir, history)
-        images.plot_losses(
-            {k: [r.get(k) for r in history] for k in (m.name for m in model.metrics)},
-            run_dir / runs.LOSS_PLOT,
-            title=f"{config['model']} ({backend_name})",
-        )
-        images.save_grid(grid_images, run_dir / runs.SAMPLES / f"epoch_{epoch + 1:03d}.png", nrow=per_row)
+            seconds = time.perf_counter() - started
+            if stopper.bad is not None:
+                key, value, batch = stopper.bad
+                raise NonFiniteLoss(run.ended(
+                    f"{key} became {value} at epoch {epoch + 1}, batch {batch + 1}; training stopped "
+                    "(try a lower learning_rate: --set learning_rate=...)"
+                ))
+            row = {"epoch": epoch + 1, "seconds": round(seconds, 3)}
+            row.update({k: float(v[-1]) for k, v in result.history.items()})
+            if evaluate:
+                row.update(evaluation.epoch_scores(model, run.dataset, seed=run.seed))
+            run.history.append(row)
+            # Every process computes (a computation spans all processes' devices); one writes.
+            grid_images, per_row = sampling.grid_samples(model, sample_count, seed=run.seed, data=(x, y))
+            if placement.writes:
+                _write_epoch(run, epoch + 1, grid_images, per_row)
+            ctrl_c.stop_if_pressed()
+
+
+def _write_epoch(run, epoch, grid_images, per_row):
+    """history.csv, losses.png, samples/epoch_NNN.png, then the checkpoint (atomically, last).
+
+    `run.writing` names the file being written, for the one line a failed write ends the run with
+    (Keras's and h5py's write errors do not always carry the file's name).
+    """
+    run_dir, model = run.run_dir, run.model
+    curves = {k: [r.get(k) for r in run.history] for k in (m.name for m in model.metrics)}
+    title = f"{run.config['model']} ({keras.backend.backend()})"
+    grid_path = run_dir / runs.SAMPLES / f"epoch_{epoch:03d}.png"
+
+    def checkpoint():
         with distribution.this_process_only():  # the other processes are not saving
-            saving.save_model_atomically(model, run_dir / runs.CHECKPOINT, info={"epoch": epoch + 1})
-    return run_dir
+            saving.save_model_atomically(model, run_dir / runs.CHECKPOINT, info={"epoch": epoch})
+
+    for target, write in [
+        (run_dir / runs.HISTORY, lambda: runs.write_history(run_dir, run.history)),
+        (run_dir / runs.LOSS_PLOT, lambda: pictures.plot_losses(curves, run_dir / runs.LOSS_PLOT, title=title)),
+        (grid_path, lambda: pictures.save_grid(grid_images, grid_path, nrow=per_row)),
+        (run_dir / runs.CHECKPOINT, checkpoint),
+    ]:
+        run.writing = target
+        write()
+    run.writing = None
 
 
 def _on_devices(placement):
@@ -257,19 +412,6 @@ def _on_devices(placement):
 def _check_batch_size(batch_size, x):
     if batch_size > len(x):
         raise DatasetError(f"batch size {batch_size} is larger than the dataset ({len(x)} images)")
-
-
-def _evaluate(model, seed, dataset=None, num=1000):
-    from kzoo import metrics
-
-    if hasattr(model, "quality_metrics"):  # autoencoders, image-to-image models: kzoo/metrics/translation.py
-        scores = model.quality_metrics(dataset, num=num, seed=seed)
-        return {k: float(v) for k, v in scores.items() if isinstance(v, (int, float)) and k != "n"}
-    if tuple(model.image_shape) != (28, 28, 1):
-        raise HyperparameterError("per-epoch evaluation needs a model of 28x28x1 digits (the evaluator's input)")
-    labels = np.arange(num) % model.num_classes if model.conditional else None
-    result = metrics.evaluate_images(model.sample(num, seed=seed, labels=labels), labels=labels, seed=seed)
-    return {k: float(v) for k, v in result.items() if isinstance(v, (int, float)) and k != "n"}
 
 
 def _now():

@@ -13,7 +13,7 @@ from conftest import assert_one_line_error, backend_name, kzoo_cli
 from PIL import Image
 
 import kzoo
-from kzoo import images, registry, tasks
+from kzoo import evaluation, images, registry, tasks, training
 from kzoo.errors import DatasetError, KzooError
 from kzoo.image_pool import ImagePool
 from kzoo.metrics import evaluator
@@ -38,8 +38,7 @@ def seeded():
 def training_arrays(name, count=2 * BATCH):
     """What `kzoo train` would feed the model, first rows only."""
     if name in TASK:
-        cls = registry.load_model_class(name)
-        a, b = cls.load_training_data(TASK[name])
+        a, b = training.training_data(registry.load_model_class(name), TASK[name])
         return a[:count], b[:count]
     x, _ = kzoo.data.load("mnist-5k:train")
     return x[np.random.default_rng(0).permutation(len(x))[:count]], None
@@ -207,7 +206,7 @@ def test_true_targets_score_class_preservation_at_the_evaluators_accuracy(heldou
 def test_context_encoder_scores_the_hole_and_the_mean_fill_baseline(trained):
     pairs = tasks.load_pairs(tasks.MASKED, split="heldout")
     model = trained("context-encoder").model
-    result = metrics.evaluate_translation_model(model, tasks.MASKED, num=20)
+    result = evaluation.evaluate(model, tasks.MASKED, num=20)
     assert result["scored_on"] == "mnist-5k:masked (held-out)" and result["n"] == 20
     pick = np.sort(np.random.default_rng(0).choice(1000, 20, replace=False))
     top, left, size = pairs.hole
@@ -284,7 +283,7 @@ def test_train_pix2pix_on_edges_writes_input_output_target_grids(pix2pix_run):
         assert grid.size == (3 * 30 + 2, 2 * 30 + 2)  # 2 rows of input | output | target
         pixels = np.asarray(grid)
     rows = [pixels[2 + 30 * r : 30 * r + 30, 2:] for r in range(2)]
-    a, b = registry.load_model_class("pix2pix").load_training_data("mnist-5k:edges")
+    a, b = training.training_data(registry.load_model_class("pix2pix"), "mnist-5k:edges")
     a, b = images.to_uint8(a)[..., 0], images.to_uint8(b)[..., 0]
     for row in rows:  # the first and third columns are a training input and its target
         source, target = row[:, :28], row[:, 60:88]

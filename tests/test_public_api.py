@@ -60,8 +60,34 @@ MODULES = {
     "kzoo.backend_choice": ["BACKENDS", "canonical", "default", "installed", "is_installed", "use", "version"],
     "kzoo.images": ["to_uint8", "grid", "save_grid", "plot_losses"],
     "kzoo.stabilizers": ["AUGMENTATIONS", "diff_augment", "instance_noise", "pack", "top_k_gradients"],
+    # The rooms the house gave the data, the pictures and the evaluation.
+    "kzoo.data.specs": ["DEFAULT", "DATASETS", "SPLITS", "TASKS", "resolve", "describe", "task_name"],
+    "kzoo.data.arrays": ["to_images", "to_labels", "check_fits"],
+    "kzoo.data.readers": ["mnist5k", "npz_file", "image_folder", "images_under", "keras_dataset"],
+    "kzoo.data.splits": ["heldout_indices", "train_indices", "heldout_images", "train_images", "split_arrays"],
+    "kzoo.data.pairs": ["ImagePairs", "load_pairs", "fit_arrays", "heldout_pairs"],
+    "kzoo.data.transforms": ["edges", "thicken", "hole_box", "mask_centre", "degrade", "mean_colour", "HOLE_SIZE"],
+    "kzoo.pictures": ["to_uint8", "grid", "save_grid", "plot_losses"],
+    "kzoo.evaluation": ["evaluate", "epoch_scores", "check_evaluable", "evaluate_generator",
+                        "evaluate_translation_model", "evaluate_autoencoder", "heldout_images"],
+    "kzoo.translate_files": ["read_inputs", "translate_files", "default_out"],
+    "kzoo.translate": ["read_inputs", "translate_files", "default_out"],
+    "kzoo.sampling": ["grid_samples"],
 }
 
+# Old paths that re-export what moved: the very same objects, so old code sees no difference.
+MOVED = {
+    "kzoo.tasks:load_pairs": "kzoo.data.pairs:load_pairs",
+    "kzoo.tasks:edges": "kzoo.data.transforms:edges",
+    "kzoo.tasks:ImagePairs": "kzoo.data.pairs:ImagePairs",
+    "kzoo.metrics.splits:heldout_indices": "kzoo.data.splits:heldout_indices",
+    "kzoo.metrics:train_indices": "kzoo.data.splits:train_indices",
+    "kzoo.metrics.translation:ssim": "kzoo.metrics.pixels:ssim",
+    "kzoo.metrics.translation:heldout_pairs": "kzoo.data.pairs:heldout_pairs",
+    "kzoo.images:save_grid": "kzoo.pictures:save_grid",
+    "kzoo.translate:translate_files": "kzoo.translate_files:translate_files",
+    "kzoo.evaluation:evaluate_translation_model": "kzoo.metrics.translation:evaluate_translation_model",
+}
 # The hooks the README's plugin guide documents, with the parameters kzoo calls them with.
 ADVERSARIAL_HOOKS = {
     "build_generator": [],
@@ -75,10 +101,14 @@ ADVERSARIAL_HOOKS = {
     "discriminator_objective": ["step"],
     "generator_objective": ["step"],
     "prepare_discriminator_update": ["step"],
+    "generate_fakes": ["latents", "labels"],
+    "player_learning_rates": [],
     "discriminate": ["images", "labels"],
     "players": [],
 }
-PLAYERS_HOOKS = {"build_networks": [], "players": [], "default_optimizers": [], "begin_step": ["data"]}
+PLAYERS_HOOKS = {"build_networks": [], "players": [], "default_optimizers": [], "begin_step": ["data"],
+                 "sample": ["num", "seed", "labels", "batch_size", "raw"],
+                 "preview_grid": ["num", "seed", "data", "label", "code", "raw"]}
 PLAYER_FIELDS = ["name", "networks", "loss", "optimizer", "steps", "prepare", "after_update", "reports"]
 # What a trained model offers, as the README's Python API shows it.
 MODEL_METHODS = {
@@ -86,6 +116,11 @@ MODEL_METHODS = {
     "kzoo.models.autoencoders:AutoencoderModel": ["sample", "encode", "decode", "reconstruct"],
     "kzoo.models.translation:TranslationModel": ["translate", "check_direction", "translator"],
 }
+
+
+def _resolve(where):
+    module, _, name = where.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _parameters(function):
@@ -105,6 +140,11 @@ def test_every_public_module_keeps_its_names(module, names):
     imported = importlib.import_module(module)
     missing = [name for name in names if not hasattr(imported, name)]
     assert not missing, f"{module} lost {missing}"
+
+
+@pytest.mark.parametrize("old, new", sorted(MOVED.items()))
+def test_old_paths_give_the_moved_objects(old, new):
+    assert _resolve(old) is _resolve(new)
 
 
 @pytest.mark.parametrize("hook, parameters", sorted(ADVERSARIAL_HOOKS.items()))
@@ -150,8 +190,10 @@ def test_gan_compile_takes_each_players_optimizer():
 def test_model_class_attributes_the_guide_names():
     from kzoo import AdversarialModel, PlayersModel
 
-    for attribute in ("paper", "conditional", "hyperparameters", "default_epochs", "default_steps_per_epoch"):
-        assert hasattr(PlayersModel, attribute), attribute
+    declared = {"paper": None, "conditional": False, "num_classes": None, "trains_on": "images", "size_multiple": 1,
+                "needs_second_order": False, "default_epochs": 5, "default_steps_per_epoch": None}
+    assert {name: getattr(PlayersModel, name) for name in declared} == declared
+    assert isinstance(PlayersModel.hyperparameters, dict)
     assert "d_steps" in AdversarialModel.default_hyperparameters()
     assert AdversarialModel.hyperparameter_specs()["d_steps"].default == 1
 

@@ -24,6 +24,8 @@ Settings
 - `resolve_jit_compile(jit_compile)`: what `compile(jit_compile="auto")` means.
 - `fit_arguments(arguments)`: how `fit()` feeds arrays (TensorFlow: without tf.data's autotuning).
 - `set_seed(seed)`: seeding Python, numpy and Keras without importing TensorFlow needlessly.
+- `saving_scope()`: a context in which Keras saves a model without importing TensorFlow needlessly
+  (on JAX and torch, where it may be installed beside them: `common.saving_without_importing_tensorflow`).
 
 Several devices (issue 13; see `kzoo.distribution`)
 - `data_parallel(devices, cluster) -> (device names, process id, process count)`: train every
@@ -67,6 +69,7 @@ run_network = _module.run_network
 declare_layer = _module.declare_layer
 data_parallel = _module.data_parallel  # several devices (issue 13)
 agreed_seed = _module.agreed_seed  # several devices (issue 13)
+saving_scope = _module.saving_scope
 
 __all__ = [
     "BACKEND",
@@ -82,6 +85,7 @@ __all__ = [
     "resolve_jit_compile",
     "run_network",
     "run_train_step",
+    "saving_scope",
     "set_seed",
     "supports_second_order",
 ]

@@ -1,7 +1,9 @@
 """Pieces the backend modules share (no backend imports here)."""
 
+import contextlib
 import os
 import random
+import sys
 
 import keras
 import numpy as np
@@ -126,3 +128,29 @@ def one_device_only(devices, cluster, why_not):
 def same_value(value):
     """`value` itself (a backend whose training runs in one process has nothing to agree on)."""
     return value
+
+
+@contextlib.contextmanager
+def saving_without_importing_tensorflow():
+    """Keras's serializer, while it saves a model, without importing TensorFlow (jax and torch).
+
+    Keras 3.15's `serialize_keras_object` asks `tf.available` whether to test for TensorFlow's
+    types (TensorShape, DType, TypeSpec), which imports TensorFlow wherever it is installed: on
+    JAX or torch the first checkpoint then cost 3-5 s more and printed TensorFlow's start-up lines
+    (oneDNN) in the middle of the run. An object of a TensorFlow type cannot exist before
+    TensorFlow is imported, so until it is, "not available" is the exact answer. A model that
+    uses TensorFlow on another backend (a StringLookup layer) has imported it: then nothing is changed.
+    """
+    try:
+        from keras.src.utils.module_utils import tensorflow as lazy_tensorflow
+    except ImportError:  # Keras moved it: save as Keras does (and pay for the import)
+        lazy_tensorflow = None
+    if lazy_tensorflow is None or "tensorflow" in sys.modules or getattr(lazy_tensorflow, "_available", True) is not None:
+        yield
+        return
+    lazy_tensorflow._available = False
+    try:
+        yield
+    finally:
+        if "tensorflow" not in sys.modules:  # asked again later, Keras imports it as it would have
+            lazy_tensorflow._available = None

@@ -3,8 +3,8 @@
 Trained on the players' step from `fit(images)` like the GANs, and used like them: `sample()`
 decodes numpy draws from the prior N(0, I) (the same images on every backend for one seed), so
 `kzoo sample` and the digit-evaluator metrics work unchanged; `reconstruct()` and `encode()`
-are what an autoencoder adds. `quality_metrics()` (for `kzoo evaluate`) adds the reconstruction
-error on held-out images: kzoo/metrics/translation.py.
+are what an autoencoder adds. `kzoo evaluate` adds the reconstruction error on held-out images
+(`kzoo.evaluation`).
 """
 
 import keras
@@ -69,9 +69,3 @@ class AutoencoderModel(PlayersModel):
         `labels` and `raw` exist for the samplers' common signature; autoencoders take neither.
         """
         return self.decode(self.sample_inputs(num, np.random.default_rng(seed)), batch_size)
-
-    def quality_metrics(self, dataset, num=1000, seed=0):
-        """What `kzoo evaluate` reports: see `kzoo.metrics.translation.evaluate_autoencoder`."""
-        from kzoo.metrics import translation
-
-        return translation.evaluate_autoencoder(self, dataset, num=num, seed=seed)

@@ -1,9 +1,9 @@
 from keras import ops
 
-from kzoo import backend
 from kzoo import hyperparameters as hp
 from kzoo.adversarial import AdversarialModel
 from kzoo.models import blocks
+from kzoo.players import input_gradient
 
 
 class DCGAN(AdversarialModel):
@@ -60,5 +60,5 @@ class DCGAN(AdversarialModel):
 
     def r1_penalty(self, real_images, labels=None):
         """E ||grad_x D(x)||^2 over the real batch (a sum over pixels, a mean over images)."""
-        grads = backend.input_gradient(lambda x: ops.sum(self.discriminate(x, labels)), real_images)
+        grads = input_gradient(lambda x: ops.sum(self.discriminate(x, labels)), real_images)
         return ops.mean(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))))

@@ -1,3 +1,5 @@
+import math
+
 import keras
 import numpy as np
 from keras import ops
@@ -107,6 +109,12 @@ class InfoGAN(AdversarialModel):
     @property
     def code_names(self):
         return ["category"] + [f"continuous:{k}" for k in range(self.continuous_codes)]
+
+    def preview_grid(self, num=64, seed=0, data=None, label=None, code=None, raw=False):
+        """See `PlayersModel.preview_grid`; with `code`, `code_grid` with about `num` images."""
+        if code is None:
+            return super().preview_grid(num, seed=seed, data=data, label=label, raw=raw)
+        return self.code_grid(code, columns=max(2, math.ceil(num / self.categories)), seed=seed, raw=raw)
 
     def code_grid(self, code, columns=8, seed=0, raw=False):
         """(images, per_row): one row per category; along the row, `code` varies.

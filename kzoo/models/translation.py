@@ -4,14 +4,15 @@ A translation model maps images of a domain A to a domain B (and back, for cycle
 trains on the players' step like every kzoo model, from `fit(a, b)`: a batch is a pair of image
 batches, `step.real_a` and `step.real_b`. What it adds to `PlayersModel`:
 
-- `load_training_data(dataset)`: the (a, b) arrays `kzoo train` feeds `fit`, from a task name
-  (`mnist-5k:edges`), an .npz of pairs or a folder of domains (kzoo/tasks.py), with a one-line
-  error when the data does not suit the model (unpaired domains for a paired model);
+- `trains_on = "pairs"`: `kzoo train` feeds `fit` the (a, b) arrays of a task name
+  (`mnist-5k:edges`), an .npz of pairs or a folder of domains (`kzoo.data.pairs`), with a
+  one-line error when the data does not suit the model (`paired`: unpaired domains for a paired
+  model);
 - `translate(images, direction)`: numpy in, numpy out, in inference mode, the same on every
   backend;
-- `preview_grid(num, seed, examples)`: the epoch's sample grid, input, output and target side
-  by side;
-- `quality_metrics(...)`, for `kzoo evaluate`: kzoo/metrics/translation.py.
+- `preview_grid(num, seed, data)`: the epoch's sample grid, input, output and target side by side.
+
+`kzoo evaluate` scores it on held-out pairs (`kzoo.evaluation`).
 """
 
 import math
@@ -21,7 +22,6 @@ import numpy as np
 from keras import ops
 
 from kzoo import hyperparameters as hp
-from kzoo import tasks
 from kzoo.data import check_fits
 from kzoo.errors import KzooError
 from kzoo.players import PlayersModel, Step
@@ -35,6 +35,8 @@ class TranslationModel(PlayersModel):
     Subclasses build their networks, players and optimizers (see `PlayersModel`) and say:
       - `paired`: whether they need pairs (b[i] the target of a[i]) or take unpaired domains;
       - `directions`: the translations they learn, ("a2b",) or ("a2b", "b2a");
+      - `hole`: (top, left, size) of the region an inpainting model fills, else None (its
+        scores are then also measured inside it);
       - `translator(direction)`: the network (or function of a batch) that translates, in
         inference mode.
     """
@@ -44,17 +46,10 @@ class TranslationModel(PlayersModel):
         "learning_rate": hp.Float(2e-4, min=0, min_exclusive=True, help="every player's learning rate"),
         "beta_1": hp.Float(0.5, min=0, max=1, max_exclusive=True, help="Adam's beta_1"),
     }
+    trains_on = "pairs"
     paired = True
     directions = ("a2b",)
-    # `kzoo train` feeds this model (a, b), not images and labels.
-    takes_targets = True
-
-    # ---------------------------------------------------------------- data
-    @classmethod
-    def load_training_data(cls, dataset):
-        """(a, b) for `fit` from a task name, an .npz of pairs or a folder with A/ and B/."""
-        pairs = tasks.load_pairs(dataset)
-        return tasks.fit_arrays(pairs, paired=cls.paired, model_name=cls.__name__)
+    hole = None
 
     def begin_step(self, data):
         a, b, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -93,15 +88,17 @@ class TranslationModel(PlayersModel):
         return np.concatenate(chunks) if chunks else np.zeros((0, *self.image_shape), "float32")
 
     # ---------------------------------------------------------------- pictures
-    def preview_grid(self, num=64, seed=0, examples=None):
+    def preview_grid(self, num=64, seed=0, data=None, label=None, code=None, raw=False):
         """(images, per_row): rows of input, output, target, for about `num` images in all.
 
-        `examples` is the (a, b) training data; rows are picked from it with `seed`. For unpaired
+        `data` is the (a, b) training data; rows are picked from it with `seed`. For unpaired
         data there is no target: a row shows a, G(a), then b and its translation back.
         """
-        if examples is None:
+        if data is None:
             raise KzooError(f"{self.name} translates images: use kzoo translate RUN INPUT")
-        a, b = examples
+        if label is not None or code is not None:
+            raise KzooError(f"{self.name} translates images: it takes no --label or --code")
+        a, b = data
         rows = max(1, min(len(a), math.ceil(num / 3)))
         pick = np.sort(np.random.default_rng(seed).choice(len(a), rows, replace=False))
         a, b = np.asarray(a[pick]), np.asarray(b[pick])
@@ -111,10 +108,3 @@ class TranslationModel(PlayersModel):
         else:
             columns += [b, self.translate(b, "b2a")] if "b2a" in self.directions else [b]
         return np.stack(columns, axis=1).reshape(-1, *a.shape[1:]), len(columns)
-
-    # ---------------------------------------------------------------- evaluation
-    def quality_metrics(self, dataset, num=1000, seed=0):
-        """What `kzoo evaluate` reports: see `kzoo.metrics.translation.evaluate_translation_model`."""
-        from kzoo.metrics import translation
-
-        return translation.evaluate_translation_model(self, dataset, num=num, seed=seed)

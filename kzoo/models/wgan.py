@@ -26,7 +26,7 @@ class WGAN(DCGAN):
 
     def default_optimizers(self):
         d_rate, g_rate = self.player_learning_rates()
-        return keras.optimizers.RMSprop(d_rate), keras.optimizers.RMSprop(g_rate)
+        return {"discriminator": keras.optimizers.RMSprop(d_rate), "generator": keras.optimizers.RMSprop(g_rate)}
 
     def discriminator_loss(self, real_logits, fake_logits):
         return ops.mean(fake_logits) - ops.mean(real_logits)

@@ -1,10 +1,10 @@
 import keras
 from keras import ops
 
-from kzoo import backend
 from kzoo import hyperparameters as hp
 from kzoo.models import blocks
 from kzoo.models.dcgan import DCGAN
+from kzoo.players import input_gradient
 
 
 class WGANGP(DCGAN):
@@ -25,6 +25,7 @@ class WGANGP(DCGAN):
         "g_learning_rate": None,  # the paper's one rate for both players, not dcgan's tuned generator rate
     }
     default_epochs = 4  # 2,000 generator steps (10,000 critic steps)
+    needs_second_order = True  # the gradient penalty differentiates through an input gradient
 
     def build_discriminator(self):
         return blocks.conv_discriminator(self.discriminator_image_shape, self.width, batch_norm=False,
@@ -32,14 +33,10 @@ class WGANGP(DCGAN):
 
     def default_optimizers(self):
         d_rate, g_rate = self.player_learning_rates()
-        return (
-            keras.optimizers.Adam(d_rate, beta_1=self.beta_1, beta_2=self.beta_2),
-            keras.optimizers.Adam(g_rate, beta_1=self.beta_1, beta_2=self.beta_2),
-        )
-
-    @property
-    def needs_second_order(self):
-        return True
+        return {
+            "discriminator": keras.optimizers.Adam(d_rate, beta_1=self.beta_1, beta_2=self.beta_2),
+            "generator": keras.optimizers.Adam(g_rate, beta_1=self.beta_1, beta_2=self.beta_2),
+        }
 
     def discriminator_loss(self, real_logits, fake_logits):
         return ops.mean(fake_logits) - ops.mean(real_logits)
@@ -68,6 +65,6 @@ class WGANGP(DCGAN):
         The norm has 1e-10 under its square root: its gradient is finite at a zero input gradient.
         """
         interpolates = real_images + alpha * (fake_images - real_images)
-        grads = backend.input_gradient(lambda x: ops.sum(self.discriminate(x, labels)), interpolates)
+        grads = input_gradient(lambda x: ops.sum(self.discriminate(x, labels)), interpolates)
         norms = ops.sqrt(ops.sum(ops.square(grads), axis=tuple(range(1, len(grads.shape)))) + 1e-10)
         return ops.mean(ops.square(norms - 1.0))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 from dataclasses import replace
 
-from kzoo import registry  # load_model_class as callers see it (see create_model)
 from kzoo.errors import KzooError, PluginError
 from kzoo.players import PlayersModel
 from kzoo.registry import discovery
@@ -84,9 +83,7 @@ def create_model(name: str, /, **hyperparameters):
         UnknownModelError, PluginError: as `load_model_class`.
         HyperparameterError: a hyperparameter the model does not have, or a value it does not take.
     """
-    # Through the package, as callers see it (and as before the split): a function that replaces
-    # kzoo.registry.load_model_class (tests/test_cli.py's NaN test does) also decides what is built here.
-    cls = registry.load_model_class(name)
+    cls = load_model_class(name)
     model = cls(**{k: v for k, v in hyperparameters.items() if v is not None})
     model.compile()
     return model
@@ -103,7 +100,7 @@ def model_info(name: str) -> dict:
     Raises:
         UnknownModelError, PluginError: as `load_model_class`.
     """
-    cls = registry.load_model_class(name)  # through the package, as create_model
+    cls = load_model_class(name)
     entry = model_entry(name)
     return {
         "name": entry.name,

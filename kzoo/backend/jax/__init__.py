@@ -26,3 +26,4 @@ run_network = common.no_fast_path  # inside jit, Keras's per-layer bookkeeping r
 declare_layer = common.ignore_layer_role  # no fast path knows a layer by its role here
 data_parallel = distribution.data_parallel
 agreed_seed = distribution.agreed_seed
+saving_scope = common.saving_without_importing_tensorflow  # TensorFlow may be installed beside

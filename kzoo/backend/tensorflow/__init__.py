@@ -8,6 +8,8 @@ no layer fast paths here. This module binds the interface `kzoo.backend` re-expo
 its docstring).
 """
 
+import contextlib
+
 from kzoo.backend import common
 from kzoo.backend.tensorflow import data_adapter, distribution, trainer
 
@@ -29,6 +31,7 @@ run_network = common.no_fast_path
 declare_layer = common.ignore_layer_role  # no fast path knows a layer by its role here
 data_parallel = distribution.data_parallel
 agreed_seed = distribution.agreed_seed
+saving_scope = contextlib.nullcontext  # TensorFlow is imported: Keras's serializer asks it as it likes
 
 # Read by tests before this was a package (kzoo.backend.tensorflow was one module).
 arrays_without_autotune = data_adapter.arrays_without_autotune

@@ -46,6 +46,7 @@ run_network = executor.run_network
 declare_layer = layer_roles.declare_layer
 data_parallel = distribution.data_parallel
 agreed_seed = distribution.agreed_seed
+saving_scope = common.saving_without_importing_tensorflow  # TensorFlow may be installed beside
 
 # ------------------------------------------------------------------ names tests and benchmarks read here
 # (kzoo.backend.torch was one module before it was this package). Mutable tables are the same
