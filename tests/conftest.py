@@ -138,3 +138,97 @@ def run_python(code, backend, timeout=300, cwd=None, env=None):
         raise AssertionError(f"{backend} subprocess failed:\n{result.stderr[-3000:]}")
     return result.stdout
 
+
+def kzoo_process(*args, env=None, timeout=600):
+    """Run the kzoo command in a fresh interpreter; return the finished process (exit code, output)."""
+    import subprocess
+
+    return subprocess.run([sys.executable, "-m", "kzoo", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def run_kzoo(*args, env=None, timeout=600):
+    """Run the kzoo command in a fresh interpreter; return its stdout (raise on a non-zero exit)."""
+    result = kzoo_process(*args, env=env, timeout=timeout)
+    if result.returncode != 0:
+        raise AssertionError(f"kzoo {' '.join(map(str, args))} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+# ------------------------------------------------------------- one backend trains, the others reload
+_SAVE_TRAINED = """
+import json as _json, os as _os
+import keras as _keras
+assert _keras.backend.backend() == {backend!r}
+for _name, _model in models.items():
+    _model.save(_os.path.join({folder!r}, f"{{_name}}.keras"))
+    np.savez(_os.path.join({folder!r}, f"{{_name}}-trained.npz"), **outputs(_model))
+print(_json.dumps(list(models)))
+"""
+
+_RELOAD_SAVED = """
+import os as _os
+import keras as _keras
+import kzoo as _kzoo
+assert _keras.backend.backend() == {backend!r}
+for _name in {names!r}:
+    _model = _kzoo.load_model(_os.path.join({folder!r}, f"{{_name}}.keras"))
+    np.savez(_os.path.join({folder!r}, f"{{_name}}-{backend}.npz"), **outputs(_model))
+"""
+
+
+class Reloaded:
+    """What `outputs(model)` gave for each model: after training, and after reloading on each backend."""
+
+    def __init__(self, trained, reloaded):
+        self.trained = trained  # {model name: {output name: array}}
+        self.reloaded = reloaded  # {backend: {model name: {output name: array}}}
+
+    def difference(self, backend, name, output):
+        """The largest absolute difference of one output between the trained model and its reload."""
+        reference = np.asarray(self.trained[name][output], dtype="float64")
+        return float(np.abs(np.asarray(self.reloaded[backend][name][output], dtype="float64") - reference).max())
+
+
+def train_save_reload(folder, train, outputs, train_on="jax", reload_on=("tensorflow", "torch"), env=None,
+                      timeout=600):
+    """Train and save models on one backend, reload them on others, and run the same code on each.
+
+    Every backend runs in a fresh interpreter (Keras picks its backend once per process): one
+    trains and saves, then one per backend in `reload_on` loads every saved model. `train_on` may
+    be among them: its reload runs in an interpreter of its own too.
+
+    Args:
+        folder: an empty directory for the saved models and their outputs (a test's tmp_path).
+        train: Python source, run on `train_on` after `import numpy as np`; it leaves `models`,
+            a dict of name -> trained model.
+        outputs: Python source defining `outputs(model)`, which returns a dict of name -> array
+            (the images for a fixed numpy noise, say). It runs on `train_on` after each model is
+            saved, and on each backend of `reload_on` after that model is reloaded.
+        train_on: the backend that trains.
+        reload_on: the backends that reload.
+        env: environment overrides for every interpreter (None removes a variable), as `run_python`.
+        timeout: seconds each interpreter may run.
+
+    Returns:
+        A `Reloaded`: `trained[name][output]`, `reloaded[backend][name][output]` and
+        `difference(backend, name, output)`.
+    """
+    import json
+    import textwrap
+
+    folder = str(folder)
+    train, outputs = textwrap.dedent(train), textwrap.dedent(outputs)
+
+    def run(code, backend):
+        return run_python(f"import numpy as np\n{outputs}\n{code}", backend, timeout=timeout, env=env)
+
+    out = run(train + _SAVE_TRAINED.format(backend=train_on, folder=folder), train_on)
+    names = json.loads(out.strip().splitlines()[-1])
+    for backend in reload_on:
+        run(_RELOAD_SAVED.format(backend=backend, folder=folder, names=names), backend)
+
+    def load(suffix):
+        return {name: dict(np.load(os.path.join(folder, f"{name}-{suffix}.npz"))) for name in names}
+
+    return Reloaded(load("trained"), {backend: load(backend) for backend in reload_on})

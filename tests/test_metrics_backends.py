@@ -4,19 +4,14 @@ Needs all three backends: the tox `portability` environment. Each backend runs i
 interpreter (KERAS_BACKEND is read once, at keras import) and prints its metrics as JSON.
 """
 
-import importlib.util
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from conftest import run_python
 
 pytestmark = pytest.mark.portability
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKENDS = ("tensorflow", "torch", "jax")
-MODULES = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}
 
 SCRIPT = r"""
 import json
@@ -40,14 +35,8 @@ print("RESULT" + json.dumps(out))
 
 
 def _run(backend):
-    if importlib.util.find_spec(MODULES[backend]) is None:
-        pytest.skip(f"{backend} is not installed")
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, f"{backend} failed:\n{proc.stderr[-3000:]}"
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT")][-1]
+    out = run_python(SCRIPT, backend, timeout=600)
+    line = [ln for ln in out.splitlines() if ln.startswith("RESULT")][-1]
     result = json.loads(line[len("RESULT"):])
     assert result["backend"] == backend
     return result
