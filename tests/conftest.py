@@ -33,6 +33,10 @@ TINY = {
 BUILTIN_GANS = ("gan", "cgan", "dcgan", "wgan", "lsgan", "wgan-gp", "infogan", "acgan", "sngan", "ragan")
 
 
+def tiny_settings(name):
+    """`kzoo train`'s `--set` arguments for TINY[name]: ["--set", "width=2", ...]."""
+    return [arg for key, value in TINY[name].items() for arg in ("--set", f"{key}={value!r}")]
+
 def backend_name():
     import keras
 

@@ -5,7 +5,7 @@ Each backend runs in its own interpreter. Needs all three backends: the tox `por
 
 import numpy as np
 import pytest
-from conftest import run_kzoo, train_save_reload
+from conftest import run_kzoo, tiny_settings, train_save_reload
 from PIL import Image
 
 pytestmark = pytest.mark.portability
@@ -47,8 +47,8 @@ def test_cyclegan_trained_on_jax_translates_alike_elsewhere(backend, cyclegan_on
 
 def test_kzoo_translate_a_folder_of_pngs_on_other_backends(tmp_path):
     run = tmp_path / "run"
-    run_kzoo("train", "pix2pix", "--backend", "jax", "--dataset", "mnist-5k:edges", "--set", "width=2", "--epochs", 1,
-             "--steps-per-epoch", 2, "--batch-size", 8, "--samples", 6, "--out", run)
+    run_kzoo("train", "pix2pix", "--backend", "jax", "--dataset", "mnist-5k:edges", *tiny_settings("pix2pix"),
+             "--epochs", 1, "--steps-per-epoch", 2, "--batch-size", 8, "--samples", 6, "--out", run)
     digits = tmp_path / "digits"
     digits.mkdir()
     from kzoo import tasks

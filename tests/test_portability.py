@@ -6,7 +6,7 @@ Needs all three backends: the tox `portability` environment.
 
 import numpy as np
 import pytest
-from conftest import run_kzoo, train_save_reload
+from conftest import run_kzoo, tiny_settings, train_save_reload
 
 pytestmark = pytest.mark.portability
 
@@ -61,7 +61,7 @@ def test_cli_run_trained_on_jax_samples_alike_on_every_backend(tmp_path):
     from PIL import Image
 
     run = tmp_path / "run"
-    run_kzoo("train", "cgan", "--backend", "jax", "--set", "width=4", "--epochs", 1, "--steps-per-epoch", 2,
+    run_kzoo("train", "cgan", "--backend", "jax", *tiny_settings("cgan"), "--epochs", 1, "--steps-per-epoch", 2,
              "--batch-size", 8, "--out", run)
     grids = {}
     for backend in ("jax", "tensorflow", "torch"):
