@@ -202,25 +202,29 @@ def _train_in_a_process(run, epochs=1000, steps=20):
     )
 
 
-def _wait_for(path, process, seconds=300):
-    deadline = time.time() + seconds
-    while time.time() < deadline and not path.exists() and process.poll() is None:
-        time.sleep(0.05)
-    assert path.exists(), f"{path} never appeared"
+def _signal_a_run(run, when, sig, delay=0.0):
+    """Train into `run` in a process; send `sig` `delay` s after the file `when` appears; return
+    (exit status, stderr)."""
+    process = _train_in_a_process(run)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not when.exists() and process.poll() is None:
+            time.sleep(0.05)
+        assert when.exists(), f"{when} never appeared"
+        time.sleep(delay)
+        process.send_signal(sig)
+        _, err = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    return process.returncode, err
 
 
 def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
     import kzoo as kz
 
     run = tmp_path / "run"
-    process = _train_in_a_process(run)
-    try:
-        _wait_for(run / "model.keras", process)
-        time.sleep(0.3)  # well inside a later epoch (or its checkpoint write)
-        process.send_signal(signal.SIGKILL)
-        process.communicate(timeout=60)
-    finally:
-        process.kill()
+    # 0.3 s after the first checkpoint: well inside a later epoch (or its checkpoint write).
+    _signal_a_run(run, run / "model.keras", signal.SIGKILL, delay=0.3)
     from kzoo import saving
 
     done = saving.read_checkpoint_info(run)["epoch"]
@@ -235,17 +239,10 @@ def test_a_run_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
 
 def test_ctrl_c_keeps_the_last_checkpoint_says_how_to_resume_and_resumes(tmp_path):
     run = tmp_path / "run"
-    process = _train_in_a_process(run)
-    try:
-        _wait_for(run / "model.keras", process)
-        time.sleep(0.3)  # well inside a later epoch (or its checkpoint write)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
+    code, err = _signal_a_run(run, run / "model.keras", signal.SIGINT, delay=0.3)
     from kzoo import saving
 
-    assert process.returncode == 130, err
+    assert code == 130, err
     assert_one_line_error(1, err, "interrupted in epoch", "last good checkpoint (epoch",
                           f"continue with kzoo train --resume {run}")
     done = saving.read_checkpoint_info(run)["epoch"]
@@ -258,14 +255,8 @@ def test_ctrl_c_keeps_the_last_checkpoint_says_how_to_resume_and_resumes(tmp_pat
 
 def test_ctrl_c_before_the_first_checkpoint_leaves_nothing(tmp_path):
     run = tmp_path / "runs" / "first"
-    process = _train_in_a_process(run)
-    try:
-        _wait_for(run / "config.json", process)
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130, err
+    code, err = _signal_a_run(run, run / "config.json", signal.SIGINT)
+    assert code == 130, err
     assert_one_line_error(1, err, "interrupted in epoch 1", f"the run directory {run} was removed")
     assert list(tmp_path.iterdir()) == []  # runs/ too: this run made it
 
