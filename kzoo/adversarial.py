@@ -373,6 +373,9 @@ class AdversarialModel(PlayersModel):
 
     def _unpack_batch(self, data):
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        # Run eagerly on JAX, a batch arrives as numpy arrays; a network called with [images, labels]
+        # refuses a list that mixes them with the labels' tensor.
+        images = ops.convert_to_tensor(images)
         if not self.conditional:
             return images, None
         if labels is None:
