@@ -33,9 +33,14 @@ TINY = {
 BUILTIN_GANS = ("gan", "cgan", "dcgan", "wgan", "lsgan", "wgan-gp", "infogan", "acgan", "sngan", "ragan")
 
 
+# `kzoo train`'s options for a run of two steps of batch 8 (and a small grid).
+TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--samples", "4"]
+
+
 def tiny_settings(name):
     """`kzoo train`'s `--set` arguments for TINY[name]: ["--set", "width=2", ...]."""
     return [arg for key, value in TINY[name].items() for arg in ("--set", f"{key}={value!r}")]
+
 
 def backend_name():
     import keras

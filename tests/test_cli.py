@@ -5,7 +5,6 @@ checks and the SIGKILL test run real subprocesses.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,24 +12,13 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, backend_name, kzoo_cli
+from conftest import (TINY, TINY_TRAIN, assert_one_line_error, backend_name, kzoo_cli, kzoo_process,
+                      tiny_settings)
 from PIL import Image
 
 from kzoo import backend_choice
 
-TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8", "--samples", "4"]
-TINY_WIDTH = {"gan": 4, "cgan": 4, "dcgan": 2, "wgan": 2, "lsgan": 2, "wgan-gp": 2, "infogan": 2, "acgan": 2,
-              "sngan": 2, "ragan": 2, "hinge-dcgan": 2, "dragan": 2}
-
-
 kzoo = kzoo_cli  # the command line, in-process: (exit code, output)
-
-
-def kzoo_process(*args, env=None, timeout=600):
-    return subprocess.run(
-        [sys.executable, "-m", "kzoo", *map(str, args)], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def check_run_directory(run, epochs=1):
@@ -94,12 +82,12 @@ THROUGH_THE_CLI = ("gan", "cgan", "infogan", "hinge-dcgan", "dragan")
 @pytest.mark.parametrize("name", THROUGH_THE_CLI)
 def test_train_every_model_on_the_embedded_dataset(name, tmp_path):
     run = tmp_path / name
-    code, out = kzoo("train", name, "--backend", backend_name(), "--set", f"width={TINY_WIDTH[name]}",
+    code, out = kzoo("train", name, "--backend", backend_name(), *tiny_settings(name),
                      "--seed", 3, "--out", run, *TINY_TRAIN)
     assert code == 0, out
     config = check_run_directory(run)
     assert config["backend"] == backend_name() and config["seed"] == 3 and config["dataset"] == "mnist-5k"
-    assert config["hyperparameters"]["width"] == TINY_WIDTH[name]
+    assert config["hyperparameters"]["width"] == TINY[name]["width"]
     with Image.open(run / "samples" / "epoch_001.png") as grid:
         assert grid.size[0] > 28
 
@@ -128,7 +116,7 @@ def rgb_folder(tmp_path):
 @pytest.mark.parametrize("name", ["dcgan", "cgan"])
 def test_train_on_a_folder_of_rgb_images(name, rgb_folder, tmp_path):
     code, out = kzoo("train", name, "--backend", backend_name(), "--dataset", rgb_folder,
-                     "--set", f"width={TINY_WIDTH[name]}", "--out", tmp_path / "run", *TINY_TRAIN)
+                     *tiny_settings(name), "--out", tmp_path / "run", *TINY_TRAIN)
     assert code == 0, out
     config = check_run_directory(tmp_path / "run")
     assert config["hyperparameters"]["image_shape"] == [16, 16, 3]
@@ -303,7 +291,7 @@ def test_a_full_disk_during_a_checkpoint_keeps_the_one_before(tmp_path, monkeypa
         return original(model, path, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "save", half_written)
-    code, out = kzoo("train", "dcgan", "--set", "width=2", "--out", run, *TINY_TRAIN[2:], "--epochs", 3)
+    code, out = kzoo("train", "dcgan", "--set", "width=2", "--out", run, *TINY_TRAIN, "--epochs", 3)
     assert_one_line_error(code, out, "No space left on device", "last good checkpoint (epoch 1)",
                           f"--resume {run}")
     assert saving.read_checkpoint_info(run)["epoch"] == 1

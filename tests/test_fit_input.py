@@ -172,7 +172,6 @@ def test_dataset_inputs_pass_through_and_train(tiny_mnist):
 def test_fit_keeps_kerass_arguments(tiny_mnist, monkeypatch):
     """Positional arguments, sample weights, steps_per_epoch and shuffle="batch" work as in Keras."""
     import kzoo
-    from kzoo import backend
 
     fed_by_kzoo = []
     if backend_name() == "tensorflow":  # Keras's epoch iterator really reads kzoo's adapter

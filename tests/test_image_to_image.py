@@ -9,7 +9,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from conftest import assert_one_line_error, backend_name, kzoo_cli
+from conftest import TINY, TINY_TRAIN, assert_one_line_error, backend_name, kzoo_cli
 from PIL import Image
 
 import kzoo
@@ -20,13 +20,7 @@ from kzoo.metrics import evaluator
 from kzoo.metrics import translation as metrics
 
 BATCH = 8
-TINY = {
-    "vae": {"width": 4, "latent_dim": 4},
-    "aae": {"width": 4, "latent_dim": 4},
-    "pix2pix": {"width": 2},
-    "context-encoder": {"width": 2},
-    "cyclegan": {"width": 2, "residual_blocks": 1, "pool_size": 6},
-}
+IMAGE_MODELS = ("aae", "context-encoder", "cyclegan", "pix2pix", "vae")
 TASK = {"pix2pix": tasks.EDGES, "context-encoder": tasks.MASKED, "cyclegan": tasks.THICK}
 
 
@@ -81,7 +75,7 @@ def trained():
     return get
 
 
-@pytest.mark.parametrize("name", sorted(TINY))
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_each_model_trains_every_player(name, trained):
     run = trained(name)
     model, players, history = run.model, run.players, run.history
@@ -253,7 +247,6 @@ def test_autoencoders_sample_the_same_for_the_same_seed(trained):
 
 
 # --------------------------------------------------------------------------- the command line
-TINY_TRAIN = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8"]
 
 
 def digit_pngs(folder, count=5):
@@ -269,7 +262,7 @@ def digit_pngs(folder, count=5):
 def pix2pix_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("p2p") / "run"
     code, out = kzoo_cli("train", "pix2pix", "--backend", backend_name(), "--dataset", "mnist-5k:edges",
-                         "--set", "width=2", "--seed", 4, "--out", run, "--samples", 6, *TINY_TRAIN)
+                         "--set", "width=2", "--seed", 4, "--out", run, *TINY_TRAIN, "--samples", 6)
     assert code == 0, out
     return run
 
@@ -344,8 +337,7 @@ def test_bad_image_to_image_requests_get_one_line(args, fragments, tmp_path):
 def test_kzoo_sample_and_evaluate_autoencoders(name, tmp_path):
     run = tmp_path / name
     widths = [f"--set=width={TINY[name]['width']}", "--latent-dim", TINY[name]["latent_dim"]]
-    code, out = kzoo_cli("train", name, *widths, "--dataset", "mnist-5k:train", "--out", run, "--samples", 4,
-                         *TINY_TRAIN)
+    code, out = kzoo_cli("train", name, *widths, "--dataset", "mnist-5k:train", "--out", run, *TINY_TRAIN)
     assert code == 0, out
     code, out = kzoo_cli("sample", run, "--num", 9, "--out", tmp_path / "s.png")
     assert code == 0, out

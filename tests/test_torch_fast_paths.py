@@ -8,12 +8,11 @@ declines where it must, and when a private Keras name it reads has moved. On Ten
 there is no such path: `run_network` declines and a `Network` is a `keras.Model`.
 """
 
-import json
 
 import keras
 import numpy as np
 import pytest
-from conftest import backend_name, run_python
+from conftest import backend_name
 from keras import layers
 
 from kzoo import backend
@@ -494,7 +493,7 @@ def _ahead_of_batch_normalization(model):
 
 # A model trained on torch with every fast path reloads on TensorFlow and JAX with the same images.
 TRAIN_ON_TORCH = """
-import numpy as np, keras, kzoo
+import keras, kzoo
 from kzoo.backend import torch as fast
 from kzoo.backend.torch import executor, optimizers
 assert fast.FAST_PATHS == set(fast.FAST_PATH_NAMES)
@@ -507,23 +506,22 @@ x, _ = kzoo.data.load("mnist-5k")
 model.fit(x[:32], batch_size=8, epochs=1, verbose=0)
 assert in_place and all(in_place), in_place
 assert executor.plan_of(model.generator).mirrored and executor.plan_of(model.discriminator).mirrored
-model.save({path!r})
-noise = np.random.default_rng(1).standard_normal((6, model.latent_dim)).astype("float32")
-np.savez({out!r}, noise=noise, images=model.generate(noise))
+models = {"dcgan": model}
 """
 
-RELOAD = """
-import json, numpy as np, kzoo
-ref = np.load({ref!r})
-model = kzoo.load_model({path!r})
-print(json.dumps({{"image_diff": float(np.abs(model.generate(ref["noise"]) - ref["images"]).max())}}))
+IMAGES = """
+def outputs(model):
+    noise = np.random.default_rng(1).standard_normal((6, model.latent_dim)).astype("float32")
+    return {"images": model.generate(noise)}
 """
 
 
 @pytest.mark.portability
 def test_a_model_trained_with_the_fast_paths_reloads_with_the_same_images(tmp_path):
-    path, ref = str(tmp_path / "dcgan.keras"), str(tmp_path / "reference.npz")
-    run_python(TRAIN_ON_TORCH.format(path=path, out=ref), "torch", env={"KZOO_TORCH_FAST_PATHS": None})
-    for reload_on in ("tensorflow", "jax"):
-        result = json.loads(run_python(RELOAD.format(path=path, ref=ref), reload_on).strip().splitlines()[-1])
-        assert result["image_diff"] < 1e-3, (reload_on, result)
+    from conftest import train_save_reload
+
+    # The switch unset (every fast path) in every interpreter; it only matters on torch.
+    result = train_save_reload(tmp_path, TRAIN_ON_TORCH, IMAGES, train_on="torch", reload_on=("tensorflow", "jax"),
+                               env={"KZOO_TORCH_FAST_PATHS": None})
+    for reloaded_on in ("tensorflow", "jax"):
+        assert result.difference(reloaded_on, "dcgan", "images") < 1e-3, reloaded_on
