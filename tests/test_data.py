@@ -38,7 +38,7 @@ def test_default_is_mnist_5k(mnist5k):
     np.testing.assert_array_equal(x, mnist5k[0])
     np.testing.assert_array_equal(y, mnist5k[1])
     assert data.DEFAULT == "mnist-5k" == data.DATASETS[0]
-    assert set(data.DATASETS) == {"mnist-5k", "mnist", "fashion_mnist", "cifar10"}
+    assert set(data.DATASETS) == {"mnist-5k", "emoji32", "mnist", "fashion_mnist", "cifar10"}
 
 
 def test_names_are_case_and_dash_insensitive():
@@ -420,6 +420,64 @@ def test_mnist_5k_split_names_and_describe():
     assert data.describe("MNIST_5K:HELDOUT") == "mnist-5k:heldout"
     assert data.describe("mnist5k:train") == "mnist-5k:train"
     assert "mnist-5k:train" not in data.DATASETS  # DATASETS stays the list of whole datasets
+
+
+# --------------------------------------------------------------------------- emoji32 and stratified_split
+
+
+def test_emoji32_shape_range_labels_and_names():
+    x, y = data.load("emoji32")
+    assert x.shape == (3655, 32, 32, 3) and x.dtype == np.float32
+    assert x.min() == -1.0 and x.max() == 1.0
+    assert y.dtype == np.int32
+    assert np.bincount(y).tolist() == [166, 2148, 152, 133, 218, 85, 261, 223, 269]
+    assert data.describe("EMOJI_32") == data.describe("emoji32") == "emoji32"
+    assert data.describe("Emoji32:HeldOut") == "emoji32:heldout"
+    # Drawn on white: the corner pixel of the first emoji is white in every channel.
+    assert x[0, 0, 0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_emoji32_split_is_pinned_stratified_and_in_row_order():
+    from kzoo.data import splits
+
+    assert splits.heldout_sha256("emoji32") == splits.EMOJI32_HELDOUT_SHA256
+    x, y = data.load("emoji32")
+    held_x, held_y = data.load("emoji32:heldout")
+    train_x, train_y = data.load("emoji32:train")
+    held, train = splits.heldout_indices("emoji32"), splits.train_indices("emoji32")
+    np.testing.assert_array_equal(held_x, x[held])
+    np.testing.assert_array_equal(train_y, y[train])
+    assert len(held_x) + len(train_x) == 3655
+    assert np.bincount(held_y).tolist() == [33, 430, 30, 27, 44, 17, 52, 45, 54]  # round(0.2 * n_c)
+    assert not set(held.tolist()) & set(train.tolist())
+
+
+def test_stratified_split_rule():
+    from kzoo.data.splits import SPLIT_SEED, stratified_split
+
+    labels = np.array([5] * 10 + [2] * 7 + [9] * 2 + [4])  # classes out of order, one of a single row
+    held, train = stratified_split(labels, heldout_share=0.3, seed=1)
+    assert held.dtype == train.dtype == np.int64
+    assert np.all(np.diff(held) > 0) and np.all(np.diff(train) > 0)
+    assert sorted(held.tolist() + train.tolist()) == list(range(20))
+    counts = {c: int(np.sum(labels[held] == c)) for c in (2, 4, 5, 9)}
+    assert counts == {2: 2, 4: 0, 5: 3, 9: 1}  # round(2.1), a single row kept, round(3.0), at least 1
+    # The rule, written out: one generator, classes ascending, the first round(share * n_c) held out.
+    rng = np.random.default_rng(1)
+    expected = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k]
+                                       for c, k in ((2, 2), (4, 0), (5, 3), (9, 1))]))
+    np.testing.assert_array_equal(held, expected)
+    np.testing.assert_array_equal(stratified_split(labels, 0.3, seed=1)[0], held)  # reproducible
+    assert stratified_split(np.repeat(np.arange(10), 50))[0].size == 100  # defaults: share 0.2, SPLIT_SEED
+    assert SPLIT_SEED == 20240501
+    # The mnist-5k split is this rule with the default share and seed.
+    from kzoo.data import splits
+
+    np.testing.assert_array_equal(stratified_split(splits.load_mnist5k()[1])[0], splits.heldout_indices())
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        stratified_split(labels, heldout_share=1.0)
+    with pytest.raises(ValueError, match="one integer per row"):
+        stratified_split(np.zeros((3, 2), int))
 
 
 def test_unknown_split_suggests_the_splits():

@@ -16,6 +16,12 @@ the data has no labels.
   will evaluate on it. Both keep the rows of mnist-5k in their original order
   (ascending row index, so grouped by class): ``load("mnist-5k:train")`` equals
   ``load("mnist-5k")`` indexed with ``kzoo.data.splits.train_indices()``.
+- ``"emoji32"``: 3,655 colour emoji (Noto Color Emoji, Unicode 15.0), 32x32 RGB on white, shipped
+  inside kzoo; labels are the 9 Unicode emoji groups (0 Smileys & Emotion, 1 People & Body,
+  2 Animals & Nature, 3 Food & Drink, 4 Travel & Places, 5 Activities, 6 Objects, 7 Symbols,
+  8 Flags; unbalanced: People & Body is 59%). Rows are in Unicode order. ``"emoji32:train"`` and
+  ``"emoji32:heldout"`` are its fixed splits (a fifth of each group held out, 732 images, by
+  ``kzoo.data.splits.stratified_split`` with mnist-5k's seed), in row order like mnist-5k's.
 - ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``: downloaded through
   ``keras.datasets`` on first use (cached in ~/.keras/datasets). Only the
   training split is returned (60,000, 60,000 and 50,000 images); the test split
@@ -41,7 +47,8 @@ the data has no labels.
 
 Image pairs for image-to-image models are `kzoo.data.pairs`; the rooms of this package:
 `specs` (names and what a spec refers to), `arrays` (conversion and checks), `readers` (files,
-folders, keras.datasets), `splits` (the fixed split of mnist-5k), `transforms` and `pairs`.
+folders, keras.datasets), `splits` (the fixed splits of the embedded sets, and `stratified_split`
+for any labelled set), `transforms` and `pairs`.
 
 Every malformed input raises `kzoo.errors.DatasetError` with a one-line message.
 No keras here: only the keras.datasets reader imports it, when it is asked for.
@@ -49,7 +56,9 @@ No keras here: only the keras.datasets reader imports it, when it is asked for.
 
 from kzoo.data import readers, specs, splits
 from kzoo.data.arrays import check_fits, to_images, to_labels
-from kzoo.data.specs import DATASETS, DEFAULT, FORMATS, IMAGE_EXTENSIONS, KERAS_DATASETS, SPLITS, describe  # noqa: F401
+from kzoo.data.specs import (  # noqa: F401
+    DATASETS, DEFAULT, EMBEDDED, EMBEDDED_SPLITS, EMOJI32, FORMATS, IMAGE_EXTENSIONS, KERAS_DATASETS, SPLITS, describe,
+)
 from kzoo.errors import DatasetError
 
 __all__ = ["DATASETS", "DEFAULT", "IMAGE_EXTENSIONS", "SPLITS", "check_fits", "describe", "load"]
@@ -59,7 +68,7 @@ def load(spec=None):
     """Load a dataset of single images.
 
     Args:
-        spec: a built-in dataset name (see `DATASETS` and `SPLITS`; None means `DEFAULT`), or a
+        spec: a built-in dataset name (see `DATASETS` and `EMBEDDED_SPLITS`; None means `DEFAULT`), or a
             path (str or os.PathLike) to an .npz file or a folder of images; see the module
             docstring for the formats.
 
@@ -79,7 +88,7 @@ def load(spec=None):
     if kind == "folder":
         return readers.image_folder(value)  # converted while decoding
     if kind == "embedded":
-        x, y = readers.mnist5k()
+        x, y = readers.embedded(value)
     elif kind == "split":
         x, y = splits.split_arrays(value)
     elif kind == "keras":

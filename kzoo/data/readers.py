@@ -16,24 +16,40 @@ from kzoo.data.arrays import one_line, to_images
 from kzoo.errors import DatasetError
 
 EMBEDDED_FILE = "mnist_5k.npz"
+# The file of each embedded data set, in kzoo/data/assets/ (see its README.md).
+EMBEDDED_FILES = {specs.DEFAULT: EMBEDDED_FILE, specs.EMOJI32: "emoji32.npz"}
 _embedded = {}
 
 
-def mnist5k():
-    """The embedded digits as stored: x uint8 (5000, 28, 28), y uint8 (5000,), read once, read-only."""
-    if "arrays" not in _embedded:
-        ref = resources.files("kzoo.data").joinpath("assets").joinpath(EMBEDDED_FILE)
+def embedded(name):
+    """An embedded data set as stored: x uint8 (N, H, W[, C]), y integer (N,), read once, read-only.
+
+    Args:
+        name: one of `kzoo.data.specs.EMBEDDED` ("mnist-5k", "emoji32").
+
+    Returns:
+        `(x, y)`, shared by every caller (hence read-only): mnist-5k is uint8 (5000, 28, 28) and
+        uint8 labels, emoji32 uint8 (3655, 32, 32, 3) RGB and int64 labels (9 emoji groups).
+    """
+    if name not in _embedded:
+        file = EMBEDDED_FILES[name]
+        ref = resources.files("kzoo.data").joinpath("assets").joinpath(file)
         try:
             with ref.open("rb") as f, np.load(f, allow_pickle=False) as data:
                 x, y = data["x"], data["y"]
         except (OSError, KeyError, ValueError) as e:  # a broken installation
             raise DatasetError(
-                f"the embedded dataset kzoo/data/assets/{EMBEDDED_FILE} is missing or damaged ({one_line(e)}); "
+                f"the embedded dataset kzoo/data/assets/{file} is missing or damaged ({one_line(e)}); "
                 "reinstall kzoo"
             ) from e
         x.flags.writeable = y.flags.writeable = False  # shared by every caller
-        _embedded["arrays"] = (x, y)
-    return _embedded["arrays"]
+        _embedded[name] = (x, y)
+    return _embedded[name]
+
+
+def mnist5k():
+    """The embedded digits as stored: x uint8 (5000, 28, 28), y uint8 (5000,), read once, read-only."""
+    return embedded(specs.DEFAULT)
 
 
 def keras_dataset(name):

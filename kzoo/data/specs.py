@@ -12,10 +12,17 @@ from pathlib import Path
 from kzoo.errors import DatasetError
 
 DEFAULT = "mnist-5k"
+EMOJI32 = "emoji32"
+# The data sets shipped inside kzoo (kzoo/data/assets/), each with a fixed train / held-out split.
+EMBEDDED = (DEFAULT, EMOJI32)
 KERAS_DATASETS = ("mnist", "fashion_mnist", "cifar10")
-DATASETS = (DEFAULT,) + KERAS_DATASETS
-# The fixed train / held-out splits of the embedded set (kzoo.data.splits).
+DATASETS = EMBEDDED + KERAS_DATASETS
+# The fixed train / held-out splits of mnist-5k, the reference of the digit metrics (kzoo.data.splits).
 SPLITS = (f"{DEFAULT}:train", f"{DEFAULT}:heldout")
+# The same two splits of emoji32 (made by kzoo.data.splits.stratified_split).
+EMOJI32_SPLITS = (f"{EMOJI32}:train", f"{EMOJI32}:heldout")
+# Every split of every embedded data set: what resolve() calls kind "split".
+EMBEDDED_SPLITS = SPLITS + EMOJI32_SPLITS
 
 # Image-to-image tasks derived from the embedded digits (kzoo.data.pairs).
 EDGES, MASKED, NOISY, THICK = "mnist-5k:edges", "mnist-5k:masked", "mnist-5k:noisy", "mnist-5k:thick"
@@ -33,9 +40,12 @@ PAIRED_FORMATS = "mnist-5k:edges, mnist-5k:masked, mnist-5k:noisy, or an .npz wi
 UNPAIRED_FORMATS = "mnist-5k:thick, or a folder with subfolders A/ and B/"
 
 # Normalised spelling (lower case, "_" -> "-") -> canonical name.
-_ALIASES = {name.replace("_", "-"): name for name in DATASETS + SPLITS}
-_ALIASES.update({"mnist5k": DEFAULT, "cifar-10": "cifar10", "fashionmnist": "fashion_mnist"})
+_ALIASES = {name.replace("_", "-"): name for name in DATASETS + EMBEDDED_SPLITS}
+_ALIASES.update({"mnist5k": DEFAULT, "cifar-10": "cifar10", "fashionmnist": "fashion_mnist", "emoji-32": EMOJI32})
 _ALIASES.update({f"mnist5k:{part}": f"{DEFAULT}:{part}" for part in ("train", "heldout")})
+_ALIASES.update({f"emoji-32:{part}": f"{EMOJI32}:{part}" for part in ("train", "heldout")})
+# What error messages list as the built-in names.
+_BUILTIN_NAMES = ", ".join(DATASETS + EMBEDDED_SPLITS)
 
 
 def task_name(spec):
@@ -58,19 +68,19 @@ def resolve(spec):
     if isinstance(spec, str):
         text = spec.strip()
         if not text:
-            raise DatasetError(f"empty dataset name; use one of {', '.join(DATASETS + SPLITS)}, or {FORMATS}")
+            raise DatasetError(f"empty dataset name; use one of {_BUILTIN_NAMES}, or {FORMATS}")
         if task_name(text) is not None:
             return "task", task_name(text)
         name = _ALIASES.get(text.lower().replace("_", "-"))
         if name is not None:
-            kind = "embedded" if name == DEFAULT else "split" if name in SPLITS else "keras"
+            kind = "embedded" if name in EMBEDDED else "split" if name in EMBEDDED_SPLITS else "keras"
             return kind, name
         path = Path(os.path.expanduser(text))
     elif isinstance(spec, os.PathLike):
         path = Path(os.fspath(spec)).expanduser()
     else:
         raise DatasetError(
-            f"a dataset is a name or a path, not {type(spec).__name__}; use one of {', '.join(DATASETS + SPLITS)}, "
+            f"a dataset is a name or a path, not {type(spec).__name__}; use one of {_BUILTIN_NAMES}, "
             f"or {FORMATS}"
         )
 
@@ -88,14 +98,14 @@ def resolve(spec):
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise DatasetError(
         f"unknown dataset {text!r} (and no file or folder of that name); {hint}"
-        f"built-in datasets: {', '.join(DATASETS + SPLITS)}; or pass a path to {FORMATS}"
+        f"built-in datasets: {_BUILTIN_NAMES}; or pass a path to {FORMATS}"
     )
 
 
 def describe(spec=None):
     """A short, reloadable description of `spec` for a run's config file.
 
-    The canonical name of a built-in dataset or task ("mnist-5k", "mnist-5k:train", "cifar10",
+    The canonical name of a built-in dataset or task ("mnist-5k", "mnist-5k:train", "emoji32", "cifar10",
     "mnist-5k:edges", ...), or the absolute path of a file or folder. Raises DatasetError like
     `resolve` for a missing path or an unknown name.
     """
@@ -104,13 +114,13 @@ def describe(spec=None):
 
 
 def names_single_images(spec):
-    """Whether `spec` names one of the built-in sets of single images (mnist-5k, its splits, keras.datasets)."""
+    """Whether `spec` names one of the built-in sets of single images (mnist-5k, emoji32, their splits, keras.datasets)."""
     if spec is None:
         return True
     if not isinstance(spec, str):
         return False
     try:
-        return describe(spec) in DATASETS + SPLITS
+        return describe(spec) in DATASETS + EMBEDDED_SPLITS
     except DatasetError:
         return False
 
