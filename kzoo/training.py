@@ -22,7 +22,7 @@ import numpy as np
 
 import kzoo
 from kzoo import backend, backend_choice, data, distribution, evaluation, pictures, registry, runs, sampling, saving
-from kzoo.data import pairs
+from kzoo.data import batches, pairs
 from kzoo.errors import DatasetError, RunError
 
 
@@ -96,29 +96,60 @@ class _StopOnNonFinite(keras.callbacks.Callback):
 
 
 def epoch_batches(x, y, batch_size, steps, epoch, seed):
-    """The batches of one epoch: `steps` full batches from seeded per-pass shuffles.
+    """The batches of one epoch, as arrays: `steps` full batches from seeded per-pass shuffles.
 
     Only full batches: on JAX and XLA a ragged last batch would compile a second step. The
-    order depends only on (seed, epoch), so a resumed run sees what an uninterrupted one would.
+    order depends only on (seed, epoch), so a resumed run sees what an uninterrupted one would
+    (`kzoo.data.batches.epoch_indices`). The rows come as `x` and `y` hold them (uint8 stays
+    uint8); `kzoo train` feeds them through `kzoo.data.batches.EpochBatches` instead, converted
+    one batch at a time.
     """
-    n = len(x)
-    per_pass = n // batch_size
-    first = epoch * steps
-    picks = []
-    for k in range(first, first + steps):
-        pass_index, j = divmod(k, per_pass)
-        order = np.random.default_rng([seed, pass_index]).permutation(n)
-        picks.append(order[j * batch_size : (j + 1) * batch_size])
-    idx = np.concatenate(picks)
+    idx = batches.epoch_indices(len(x), batch_size, steps, epoch, seed).reshape(-1)
     return x[idx], (None if y is None else y[idx])
 
 
 def training_data(model_class, dataset):
-    """(x, y) for `fit`, as the model class says it trains (`trains_on`): images and labels
-    (`kzoo.data.load`), or image pairs (a, b) (`kzoo.data.pairs`), checked against `paired`."""
+    """(x, y) for `fit`, as the model class says it trains (`trains_on`): images as stored and
+    labels (`kzoo.data.load_pixels`: uint8, converted one batch at a time), or image pairs (a, b)
+    (`kzoo.data.pairs`, float32 in [-1, 1]), checked against `paired`."""
     if model_class.trains_on == "pairs":
         return pairs.fit_arrays(pairs.load_pairs(dataset), paired=model_class.paired, model_name=model_class.__name__)
-    return data.load(dataset)
+    return data.load_pixels(dataset)
+
+
+class _BatchFeed(keras.utils.PyDataset):
+    """One epoch's batches for `fit`, each gathered and converted when Keras asks for it, in
+    `fit`'s own thread (no workers: nothing runs on after Ctrl-C or an error), and cut to this
+    process's share of every global batch when several processes train together."""
+
+    def __init__(self, epoch_batches, placement, batch_size):
+        super().__init__()
+        self.epoch_batches, self.placement, self.batch_size = epoch_batches, placement, batch_size
+
+    def __len__(self):
+        return len(self.epoch_batches)
+
+    def __getitem__(self, j):
+        x, y = self.epoch_batches[j]
+        x, y, _ = self.placement.local_batches(x, y, self.batch_size)
+        return x if y is None else (x, y)
+
+
+def _epoch_feed(x, y, run, epoch, placement):
+    """`fit`'s data arguments for one epoch.
+
+    A small epoch (float32 batches of at most `batches.EPOCH_ARRAYS_LIMIT`, 256 MB: mnist-5k's
+    500 steps of 64 are 100 MB) goes as arrays, made batch by batch from the stored pixels:
+    Keras's array pipeline, which kzoo's TensorFlow backend feeds without tf.data's autotuning.
+    A larger one goes one batch at a time (`_BatchFeed`), so that memory holds the stored
+    pixels and a batch, not the epoch in float32.
+    """
+    epoch_batches = batches.EpochBatches(x, y, run.batch_size, run.steps, epoch, run.seed)
+    if batches.fits_in_arrays(epoch_batches):
+        xb, yb = epoch_batches.arrays()
+        xb, yb, fed_batch_size = placement.local_batches(xb, yb, run.batch_size)  # several processes: this one's
+        return {"x": xb, "y": yb, "batch_size": fed_batch_size}
+    return {"x": _BatchFeed(epoch_batches, placement, run.batch_size)}
 
 
 def prepare_hyperparameters(cls, x, y, hyperparameters):
@@ -347,13 +378,13 @@ def _train_epochs(run, placement, sample_count, evaluate, verbose):
     stopper = _StopOnNonFinite()
     with _CtrlC() as ctrl_c:
         for epoch in range(run.start_epoch, last_epoch):
-            xb, yb = epoch_batches(x, labels, run.batch_size, run.steps, epoch, run.seed)
-            xb, yb, fed_batch_size = placement.local_batches(xb, yb, run.batch_size)  # several processes: this one's
+            feed = _epoch_feed(x, labels, run, epoch, placement)
             started = time.perf_counter()
             result = model.fit(
-                xb, yb, batch_size=fed_batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                **feed, epochs=epoch + 1, initial_epoch=epoch,
                 shuffle=False, verbose=verbose, callbacks=[stopper, ctrl_c, _RunProgressBar(last_epoch)],
             )
+            del feed  # the epoch's arrays, before the grid and the checkpoint
             seconds = time.perf_counter() - started
             if stopper.bad is not None:
                 key, value, batch = stopper.bad

@@ -2,7 +2,9 @@
 
 `load(spec)` returns `(x, y)`: `x` is float32, NHWC, scaled to [-1, 1] (the range
 of a tanh generator); `y` is an int32 array of labels of shape (n,), or None when
-the data has no labels.
+the data has no labels. `load_pixels(spec)` returns the same images as stored, uint8
+NHWC (float32 in [-1, 1] for a file of floats), a quarter of the memory: `kzoo train`
+holds them so and converts one batch at a time.
 
 `spec` is one of:
 
@@ -55,13 +57,13 @@ No keras here: only the keras.datasets reader imports it, when it is asked for.
 """
 
 from kzoo.data import readers, specs, splits
-from kzoo.data.arrays import check_fits, to_images, to_labels
+from kzoo.data.arrays import check_fits, stored_images, to_images, to_labels, to_model_range  # noqa: F401
 from kzoo.data.specs import (  # noqa: F401
     DATASETS, DEFAULT, EMBEDDED, EMBEDDED_SPLITS, EMOJI32, FORMATS, IMAGE_EXTENSIONS, KERAS_DATASETS, SPLITS, describe,
 )
 from kzoo.errors import DatasetError
 
-__all__ = ["DATASETS", "DEFAULT", "IMAGE_EXTENSIONS", "SPLITS", "check_fits", "describe", "load"]
+__all__ = ["DATASETS", "DEFAULT", "IMAGE_EXTENSIONS", "SPLITS", "check_fits", "describe", "load", "load_pixels"]
 
 
 def load(spec=None):
@@ -79,6 +81,26 @@ def load(spec=None):
         DatasetError: one line, for anything that cannot be read as images (an image-to-image
             task's name included: those are pairs, `kzoo.data.pairs.load_pairs`).
     """
+    x, y = load_pixels(spec)
+    # Floats come from load_pixels as a new float32 array in [-1, 1] already: no second copy.
+    return (to_model_range(x) if x.dtype == "uint8" else x), y
+
+
+def load_pixels(spec=None):
+    """Load a dataset of single images as stored, for training at a quarter of float32's memory.
+
+    The same data sets, checks and errors as `load`, but the pixels are not converted: training
+    converts them one batch at a time (`kzoo.data.arrays.to_model_range`, which gives exactly
+    `load`'s values).
+
+    Args:
+        spec: as for `load`.
+
+    Returns:
+        `(x, y)`: x NHWC (a channel axis added to (N, H, W) data), either uint8 0-255 (images,
+        integer arrays, the embedded and keras.datasets sets; the embedded ones read-only and
+        shared) or, for a file of float pixels, float32 already in [-1, 1]; y int32 (n,) or None.
+    """
     kind, value = specs.resolve(spec)
     if kind == "task":
         raise DatasetError(
@@ -86,8 +108,8 @@ def load(spec=None):
             f"cyclegan; models that make images from noise train on {DEFAULT} or {FORMATS}"
         )
     if kind == "folder":
-        return readers.image_folder(value)  # converted while decoding
-    if kind == "embedded":
+        x, y = readers.image_folder_pixels(value)
+    elif kind == "embedded":
         x, y = readers.embedded(value)
     elif kind == "split":
         x, y = splits.split_arrays(value)
@@ -96,5 +118,5 @@ def load(spec=None):
     else:
         x, y = readers.npz_file(value)
     source = str(value)
-    x = to_images(x, source)
+    x = stored_images(x, source)
     return x, to_labels(y, len(x), source)

@@ -1,6 +1,8 @@
 """Arrays as kzoo holds images and labels: checks and conversion, one-line errors. numpy only.
 
-Images are float32 NHWC in [-1, 1] (the range of a tanh generator); labels int32 of shape (n,).
+Models take images as float32 NHWC in [-1, 1] (the range of a tanh generator); labels int32 of
+shape (n,). Training holds the pixels as stored (`stored_images`: uint8, or float32 for data
+sets of floats) and converts one batch at a time (`to_model_range`).
 """
 
 import numpy as np
@@ -41,8 +43,24 @@ def check_fits(x, image_shape, y=None, num_classes=None):
 
 
 def to_images(x, source):
-    """Check shape and value range of `x`; return float32 NHWC in [-1, 1]."""
-    x = np.asarray(x)
+    """Check shape and value range of `x`; return float32 NHWC in [-1, 1] (always a new array)."""
+    pixels = stored_images(x, source)
+    if pixels.dtype == np.uint8:
+        return to_model_range(pixels)
+    return pixels  # floats: stored_images made a new float32 array in [-1, 1]
+
+
+def stored_images(x, source):
+    """Check shape and value range of `x`; return its pixels as kzoo holds them: NHWC, uint8 or float32.
+
+    Integer (and boolean) pixels come back as uint8 0-255: a uint8 array itself, or a memory map
+    of one, unchanged but for a channel axis added as a view (every uint8 value is a valid pixel,
+    so nothing is read); other integer types checked against 0-255 and narrowed. Floats come
+    back as float32 in [-1, 1], read by range as `kzoo.data.load` documents (a new array).
+    `to_model_range` turns either into the model's float32 [-1, 1].
+    """
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
     if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
         raise DatasetError(f"{source}: x has dtype {x.dtype}; expected uint8 pixels or floats")
     if x.ndim == 3:
@@ -60,16 +78,15 @@ def to_images(x, source):
     if n == 0 or h == 0 or w == 0:
         raise DatasetError(f"{source}: x has shape {x.shape} and holds no images; expected at least one image")
 
+    if x.dtype == np.uint8:
+        return x
     if x.dtype == np.bool_:
-        x = x.astype(np.uint8)
+        return x.astype(np.uint8)
     if np.issubdtype(x.dtype, np.integer):
         lo, hi = int(x.min()), int(x.max())
         if lo < 0 or hi > 255:
             raise DatasetError(f"{source}: integer pixels run from {lo} to {hi}; expected 0-255")
-        out = x.astype(np.float32)
-        out /= 127.5
-        out -= 1.0
-        return out
+        return x.astype(np.uint8)
 
     if np.issubdtype(x.dtype, np.complexfloating):
         raise DatasetError(f"{source}: x is complex; expected uint8 pixels or real floats")
@@ -91,6 +108,17 @@ def to_images(x, source):
         )
     np.clip(out, -1.0, 1.0, out=out)  # rounding at the edges
     return out
+
+
+def to_model_range(pixels):
+    """Pixels as `stored_images` returns them (uint8 0-255, or float32 already in [-1, 1]) ->
+    a new float32 array in [-1, 1]. Training calls it one batch at a time."""
+    if pixels.dtype == np.uint8:
+        out = pixels.astype(np.float32)
+        out /= 127.5
+        out -= 1.0
+        return out
+    return np.array(pixels, dtype=np.float32)  # a copy: the caller may own (or map) `pixels`
 
 
 def to_labels(y, n, source):

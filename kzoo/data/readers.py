@@ -1,7 +1,7 @@
 """Reading images from where they are stored: the embedded digits, keras.datasets, .npz files, folders.
 
-Each reader returns what the file holds (`image_folder` converts as it decodes); `kzoo.data.load`
-checks and converts. Pillow decodes folders; keras is imported only for keras.datasets.
+Each reader returns what the file holds (`image_folder_pixels` the decoded uint8 pixels,
+`image_folder` them converted); `kzoo.data.load_pixels` checks them, `kzoo.data.load` converts. Pillow decodes folders; keras is imported only for keras.datasets.
 """
 
 import os
@@ -85,6 +85,13 @@ def npz_file(path):
 
 
 def image_folder(folder):
+    """The images of a folder (see `kzoo.data.load`): (x float32 NHWC in [-1, 1], y int32 or None)."""
+    x, y = image_folder_pixels(folder)
+    return to_images(x, str(folder)), y
+
+
+def image_folder_pixels(folder):
+    """The images of a folder as decoded: (x uint8 (N, H, W, C), y int32 labels or None)."""
     from PIL import Image, UnidentifiedImageError
 
     entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
@@ -141,7 +148,7 @@ def image_folder(folder):
                 x[i] = _pixels(im, channels)
         except (UnidentifiedImageError, OSError, ValueError) as e:
             raise DatasetError(f"could not read image {path} ({one_line(e)})") from e
-    return to_images(x, str(folder)), y
+    return x, y
 
 
 def images_under(folder):
