@@ -189,6 +189,87 @@ def test_folder_mixing_gray_and_colour_gives_3_channels(tmp_path):
     np.testing.assert_array_equal(x[2, 0, 0], [-1.0, -1.0, -1.0])
 
 
+def test_folder_read_on_threads_equals_one_thread_in_order_with_a_bar_when_asked(tmp_path, capsys):
+    from kzoo.data import folders
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (150, 6, 5, 3), dtype=np.uint8)  # 150 files: three chunks of work
+    for i, image in enumerate(images):
+        _save(tmp_path / ("odd" if i % 2 else "even") / f"{i:03d}.png", image)
+    x, y = folders.image_folder_pixels(tmp_path, workers=4)
+    assert x.dtype == np.uint8 and x.shape == (150, 6, 5, 3) and x.nbytes == 150 * 6 * 5 * 3
+    np.testing.assert_array_equal(x, np.concatenate([images[0::2], images[1::2]]))  # even/ < odd/, names sorted
+    assert y.tolist() == [0] * 75 + [1] * 75
+    one_x, _ = folders.image_folder_pixels(tmp_path, workers=1)
+    np.testing.assert_array_equal(one_x, x)
+    assert capsys.readouterr().err == ""  # silent unless asked (or a terminal and more than 2,000 files)
+    folders.image_folder_pixels(tmp_path, progress=True)
+    bar = capsys.readouterr().err
+    assert bar.endswith("100% of 150 images\n") and bar.startswith(f"\rreading {tmp_path}: 0% of 150 images")
+    # The first file that does not fit is the one reported, whichever thread read it.
+    _save(tmp_path / "odd" / "120.png", np.zeros((2, 2), np.uint8))
+    _save(tmp_path / "odd" / "149.png", np.zeros((3, 3), np.uint8))
+    with pytest.raises(DatasetError) as excinfo:
+        folders.image_folder_pixels(tmp_path, workers=4)
+    assert "120.png is 2x2" in one_line(excinfo)
+
+
+# --------------------------------------------------------------------------- .npy, memory-mapped
+
+
+def _npy(path, array):
+    np.save(path, array)
+    return path
+
+
+def test_npy_is_memory_mapped_with_sibling_labels(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (10, 4, 4), dtype=np.uint8)
+    path = _npy(tmp_path / "big.npy", pixels)
+    x, y = data.load_pixels(path)
+    assert isinstance(x, np.memmap) and x.dtype == np.uint8 and x.shape == (10, 4, 4, 1)
+    assert not x.flags.writeable and y is None
+    np.testing.assert_array_equal(x[..., 0], pixels)
+    np.testing.assert_array_equal(data.load(str(path))[0], data.to_model_range(pixels[..., None]))
+    _npy(tmp_path / "big.labels.npy", np.arange(10).reshape(10, 1) % 3)
+    x, y = data.load_pixels(str(path))
+    assert y.dtype == np.int32 and y.tolist() == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+    assert data.describe(path) == str(path.resolve())
+    # Another integer type stays mapped, checked in chunks (of a few bytes here) from the file.
+    from kzoo.data import readers
+
+    wide = _npy(tmp_path / "wide.npy", pixels.astype(np.int16).reshape(10, 4, 4, 1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(readers, "_CHECK_CHUNK_BYTES", 6)
+        x, _ = data.load_pixels(wide)
+        assert isinstance(x, np.memmap) and x.dtype == np.int16
+        np.testing.assert_array_equal(data.to_model_range(x), data.to_model_range(pixels[..., None]))
+        out_of_range = pixels.astype(np.int16)
+        out_of_range[9, 3, 3] = 256  # the last value of the last chunk
+        _npy(wide, out_of_range)
+        with pytest.raises(DatasetError) as excinfo:
+            data.load_pixels(wide)
+        assert "integer pixels run from" in one_line(excinfo) and "to 256; expected 0-255" in one_line(excinfo)
+
+
+@pytest.mark.parametrize("write, refused", [
+    (lambda p: p.write_bytes(p.read_bytes()[:200]), "mmap length is greater than file size"),  # truncated
+    (lambda p: np.save(p, np.zeros((5, 16), np.uint8)), "(2 dimensions); expected (N, H, W)"),
+    (lambda p: np.save(p, np.zeros((5, 4, 4, 2), np.uint8)), "with 2 channels"),
+    (lambda p: np.save(p, np.array(["ab"] * 5)), "x has dtype <U2"),
+    (lambda p: np.save(p, np.array([None] * 5), allow_pickle=True), "could not read"),
+    (lambda p: np.save(p, np.full((5, 4, 4), -1, np.int8)), "integer pixels run from -1 to -1"),
+    (lambda p: p.write_bytes(b"not an npy file at all"), "could not read"),
+    (lambda p: np.save(p.with_name("big.labels.npy"), np.arange(4)), "big.labels.npy: y has 4 labels but x has 5"),
+    (lambda p: np.save(p.with_name("big.labels.npy"), np.full(5, 0.5)), "y holds non-integer values"),
+])
+def test_malformed_npy_gets_one_line(tmp_path, write, refused):
+    path = _npy(tmp_path / "big.npy", np.zeros((5, 4, 4), np.uint8))
+    write(path)
+    with pytest.raises(DatasetError) as excinfo:
+        data.load_pixels(path)
+    assert refused in one_line(excinfo)
+
+
 # --------------------------------------------------------------------------- malformed input
 
 
@@ -226,10 +307,11 @@ def test_file_that_is_not_npz(tmp_path):
         data.load(str(path))
     assert "is not an .npz file" in one_line(excinfo)
 
+    # An .npy is read as an array of images (memory-mapped: see the .npy tests), not as an .npz.
     npy = tmp_path / "x.npy"
     np.save(npy, np.zeros((2, 3, 3)))
-    with pytest.raises(DatasetError, match="is not an .npz file"):
-        data.load(str(npy))
+    x, y = data.load(str(npy))
+    assert x.shape == (2, 3, 3, 1) and x.max() == -1.0 and y is None
 
 
 def test_npz_without_x(tmp_path):

@@ -123,3 +123,22 @@ def test_training_one_batch_at_a_time_equals_training_on_arrays(tmp_path, monkey
     for u, v in zip(a.weights + a.optimizer.variables, b.weights + b.optimizer.variables, strict=True):
         np.testing.assert_allclose(np.asarray(u.numpy()), np.asarray(v.numpy()), atol=1e-6, err_msg=u.path)
     assert (one_at_a_time / "samples" / "epoch_001.png").is_file()
+
+
+def test_training_on_a_memory_mapped_npy(tmp_path, monkeypatch):
+    from kzoo import runs
+
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 3), dtype=np.uint8)
+    np.save(tmp_path / "big.npy", pixels)
+    x, _ = data.load_pixels(tmp_path / "big.npy")
+    assert isinstance(x, np.memmap)
+    gathered = []
+    monkeypatch.setattr(batches, "EPOCH_ARRAYS_LIMIT", 0)  # one batch at a time, as a large file goes
+    monkeypatch.setattr(batches, "gather", lambda array, rows, get=batches.gather: gathered.append(array) or get(array, rows))
+    run = training.train("dcgan", dataset=str(tmp_path / "big.npy"), hyperparameters=TINY["dcgan"], epochs=1,
+                         steps_per_epoch=2, batch_size=8, sample_count=4, seed=5, verbose=0, out=tmp_path / "run",
+                         log=lambda message: None)
+    assert gathered and all(isinstance(array, np.memmap) for array in gathered)  # read from the map itself
+    (row,) = runs.read_history(run)
+    assert np.isfinite(row["d_loss"]) and np.isfinite(row["g_loss"])
+    assert runs.read_config(run)["hyperparameters"]["image_shape"] == [8, 8, 3]

@@ -37,6 +37,14 @@ holds them so and converts one batch at a time.
   integers must lie in 0-255; floats with no negative value and a maximum of at
   most 1 are read as [0, 1], floats in [-1, 1] with a negative value as [-1, 1],
   floats in [0, 255] with a value above 1 as 0-255.
+- a path to an ``.npy`` file holding such an ``x`` alone, for data sets larger than memory: it is
+  memory-mapped (``np.load(mmap_mode="r")``) and never read whole. Training gathers each batch
+  from the map; uint8 pixels need no check (nothing is read but the header), other integer
+  types are checked against 0-255 by reading the file in 64 MB chunks, floats are read whole
+  into memory (their range decides how they are read). Labels, optional, are a sibling file
+  named like it with ``.labels.npy`` for ``.npy`` (``big.npy`` -> ``big.labels.npy``): N integer
+  labels, shape (N,) or (N, 1). An .npz cannot be memory-mapped (it is a zip, usually
+  compressed): write big data sets with ``np.save`` or ``np.lib.format.open_memmap``.
 - a path to a folder of images (.png .jpg .jpeg .bmp .gif .webp, read with
   Pillow): either one subfolder per class (subfolder names sorted as strings give
   labels 0..K-1; images are found at any depth inside each class folder) or the
@@ -83,7 +91,7 @@ def load(spec=None):
     """
     x, y = load_pixels(spec)
     # Floats come from load_pixels as a new float32 array in [-1, 1] already: no second copy.
-    return (to_model_range(x) if x.dtype == "uint8" else x), y
+    return (to_model_range(x) if x.dtype.kind in "iu" else x), y
 
 
 def load_pixels(spec=None):
@@ -99,7 +107,9 @@ def load_pixels(spec=None):
     Returns:
         `(x, y)`: x NHWC (a channel axis added to (N, H, W) data), either uint8 0-255 (images,
         integer arrays, the embedded and keras.datasets sets; the embedded ones read-only and
-        shared) or, for a file of float pixels, float32 already in [-1, 1]; y int32 (n,) or None.
+        shared), a read-only `np.memmap` of an .npy's integers (uint8, or another integer type
+        checked to lie in 0-255), or, for a file of float pixels, float32 already in [-1, 1];
+        y int32 (n,) or None.
     """
     kind, value = specs.resolve(spec)
     if kind == "task":
@@ -115,6 +125,10 @@ def load_pixels(spec=None):
         x, y = splits.split_arrays(value)
     elif kind == "keras":
         x, y = readers.keras_dataset(value)
+    elif kind == "npy":
+        x, y, value_range = readers.npy_file(value)
+        x = stored_images(x, str(value), value_range)
+        return x, to_labels(y, len(x), str(value.with_name(value.name[: -len(".npy")] + readers.LABELS_SUFFIX)))
     else:
         x, y = readers.npz_file(value)
     source = str(value)

@@ -45,19 +45,23 @@ def check_fits(x, image_shape, y=None, num_classes=None):
 def to_images(x, source):
     """Check shape and value range of `x`; return float32 NHWC in [-1, 1] (always a new array)."""
     pixels = stored_images(x, source)
-    if pixels.dtype == np.uint8:
+    if np.issubdtype(pixels.dtype, np.integer):
         return to_model_range(pixels)
     return pixels  # floats: stored_images made a new float32 array in [-1, 1]
 
 
-def stored_images(x, source):
-    """Check shape and value range of `x`; return its pixels as kzoo holds them: NHWC, uint8 or float32.
+def stored_images(x, source, value_range=None):
+    """Check shape and value range of `x`; return its pixels as kzoo holds them: NHWC, integers 0-255 or float32.
 
     Integer (and boolean) pixels come back as uint8 0-255: a uint8 array itself, or a memory map
     of one, unchanged but for a channel axis added as a view (every uint8 value is a valid pixel,
-    so nothing is read); other integer types checked against 0-255 and narrowed. Floats come
-    back as float32 in [-1, 1], read by range as `kzoo.data.load` documents (a new array).
-    `to_model_range` turns either into the model's float32 [-1, 1].
+    so nothing is read); other integer types checked against 0-255 and narrowed, except a memory
+    map, which stays as it is (narrowing would read it whole). Floats come back as float32 in
+    [-1, 1], read by range as `kzoo.data.load` documents (a new array). `to_model_range` turns
+    any of them into the model's float32 [-1, 1].
+
+    `value_range`: (min, max) of integer pixels when the caller has measured it (a memory map,
+    checked in chunks from its file: `kzoo.data.readers.npy_file`), so that it is not read here.
     """
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
@@ -83,10 +87,10 @@ def stored_images(x, source):
     if x.dtype == np.bool_:
         return x.astype(np.uint8)
     if np.issubdtype(x.dtype, np.integer):
-        lo, hi = int(x.min()), int(x.max())
+        lo, hi = value_range if value_range is not None else (int(x.min()), int(x.max()))
         if lo < 0 or hi > 255:
             raise DatasetError(f"{source}: integer pixels run from {lo} to {hi}; expected 0-255")
-        return x.astype(np.uint8)
+        return x if isinstance(x, np.memmap) else x.astype(np.uint8)
 
     if np.issubdtype(x.dtype, np.complexfloating):
         raise DatasetError(f"{source}: x is complex; expected uint8 pixels or real floats")
@@ -111,9 +115,9 @@ def stored_images(x, source):
 
 
 def to_model_range(pixels):
-    """Pixels as `stored_images` returns them (uint8 0-255, or float32 already in [-1, 1]) ->
+    """Pixels as `stored_images` returns them (integers 0-255, or float32 already in [-1, 1]) ->
     a new float32 array in [-1, 1]. Training calls it one batch at a time."""
-    if pixels.dtype == np.uint8:
+    if np.issubdtype(pixels.dtype, np.integer):
         out = pixels.astype(np.float32)
         out /= 127.5
         out -= 1.0

@@ -158,7 +158,7 @@ def _float32_bytes(array):
 
 def _as_float(images):
     """A gathered batch (a new array) as float32 in [-1, 1], converted in place of a copy where it can."""
-    return to_model_range(images) if images.dtype == np.uint8 else images.astype(np.float32, copy=False)
+    return to_model_range(images) if images.dtype.kind in "iu" else images.astype(np.float32, copy=False)
 
 
 def _converted(y):

@@ -1,18 +1,19 @@
-"""Reading images from where they are stored: the embedded digits, keras.datasets, .npz files, folders.
+"""Reading images from where they are stored: the embedded sets, keras.datasets, .npz and .npy files, folders.
 
-Each reader returns what the file holds (`image_folder_pixels` the decoded uint8 pixels,
-`image_folder` them converted); `kzoo.data.load_pixels` checks them, `kzoo.data.load` converts. Pillow decodes folders; keras is imported only for keras.datasets.
+Each reader returns what the file holds (`npy_file` a memory map; `image_folder_pixels`, from
+kzoo.data.folders, the decoded uint8 pixels, `image_folder` them converted);
+`kzoo.data.load_pixels` checks them, `kzoo.data.load` converts. Pillow decodes folders; keras
+is imported only for keras.datasets.
 """
 
-import os
 import zipfile
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 
 from kzoo.data import specs
 from kzoo.data.arrays import one_line, to_images
+from kzoo.data.folders import image_folder_pixels, images_under  # noqa: F401 (read here since the start)
 from kzoo.errors import DatasetError
 
 EMBEDDED_FILE = "mnist_5k.npz"
@@ -84,114 +85,60 @@ def npz_file(path):
     return x, y
 
 
+LABELS_SUFFIX = ".labels.npy"
+_CHECK_CHUNK_BYTES = 64 * 2**20  # what a range check reads at a time
+
+
+def npy_file(path):
+    """An .npy of images, memory-mapped: (x, y, value_range).
+
+    x is a read-only `np.memmap` for integer pixels (nothing read but the header; a uint8 file
+    needs no check at all, every byte being a valid pixel, and another integer type is checked
+    against 0-255 by reading the file in chunks of 64 MB through a file handle, so that neither
+    memory nor the process's resident pages ever hold the file), and an in-memory array for
+    floats (their range decides how they are read, so they are converted whole: `kzoo.data.load`).
+    y comes from the sibling file NAME.labels.npy (N integer labels) when there is one, else
+    None. value_range is (min, max) of integer pixels other than uint8, else None.
+    """
+    x = _npy_array(path, mmap=True)
+    if x.dtype.kind == "f" or x.dtype == np.bool_:
+        x = np.asarray(x)  # converted whole, as an .npz's floats are
+    value_range = None
+    if x.dtype.kind in "iu" and x.dtype != np.uint8:
+        value_range = _range_by_chunks(path, x)
+    labels_path = path.with_name(path.name[: -len(".npy")] + LABELS_SUFFIX)
+    y = np.asarray(_npy_array(labels_path, mmap=False)) if labels_path.is_file() else None
+    return x, y, value_range
+
+
+def _npy_array(path, mmap):
+    try:
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:  # not an .npy, truncated, pickled objects...
+        raise DatasetError(f"could not read {path} as .npy ({one_line(e)}); expected {specs.FORMATS}") from e
+    if not isinstance(array, np.ndarray):  # an .npz under another name
+        array.close()
+        raise DatasetError(f"{path} is an .npz archive, not an .npy array; name it .npz to read its x and y")
+    return array
+
+
+def _range_by_chunks(path, x):
+    """(min, max) of the integers memory-mapped as `x`, read from `path` a chunk at a time."""
+    count = int(x.size)
+    if count == 0:
+        return 0, 0  # no pixels: the shape check says so
+    step = max(1, _CHECK_CHUNK_BYTES // x.dtype.itemsize)
+    lo, hi = None, None
+    with open(path, "rb") as f:
+        f.seek(x.offset)
+        for start in range(0, count, step):
+            chunk = np.fromfile(f, dtype=x.dtype, count=min(step, count - start))
+            lo = chunk.min() if lo is None else min(lo, chunk.min())
+            hi = chunk.max() if hi is None else max(hi, chunk.max())
+    return int(lo), int(hi)
+
+
 def image_folder(folder):
     """The images of a folder (see `kzoo.data.load`): (x float32 NHWC in [-1, 1], y int32 or None)."""
     x, y = image_folder_pixels(folder)
     return to_images(x, str(folder)), y
-
-
-def image_folder_pixels(folder):
-    """The images of a folder as decoded: (x uint8 (N, H, W, C), y int32 labels or None)."""
-    from PIL import Image, UnidentifiedImageError
-
-    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
-    class_dirs = [p for p in entries if p.is_dir()]
-    loose = [p for p in entries if p.is_file() and p.suffix.lower() in specs.IMAGE_EXTENSIONS]
-    exts = " ".join(specs.IMAGE_EXTENSIONS)
-
-    if class_dirs and loose:
-        raise DatasetError(
-            f"{folder} mixes images ({loose[0].name}) and subfolders ({class_dirs[0].name}); "
-            "put every image in a class subfolder, or all images directly in the folder"
-        )
-    if class_dirs:
-        files, labels = [], []
-        for label, class_dir in enumerate(class_dirs):
-            found = images_under(class_dir)
-            if not found:
-                raise DatasetError(
-                    f"class folder {class_dir} holds no images ({exts}); remove it or add images to it"
-                )
-            files += found
-            labels += [label] * len(found)
-        y = np.asarray(labels, dtype=np.int32)
-    elif loose:
-        files, y = loose, None
-    else:
-        raise DatasetError(
-            f"{folder} holds no images ({exts}); expected images directly in it or one subfolder per class"
-        )
-
-    # First pass: headers only (cheap), so a size mismatch is reported before decoding everything.
-    first, size, all_gray = None, None, True
-    for path in files:
-        try:
-            with Image.open(path) as im:
-                im_size, mode = im.size, im.mode
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise DatasetError(f"could not read image {path} ({one_line(e)})") from e
-        if size is None:
-            first, size = path, im_size
-        elif im_size != size:
-            raise DatasetError(
-                f"images differ in size: {path} is {im_size[0]}x{im_size[1]} pixels but {first} is "
-                f"{size[0]}x{size[1]} (width x height); resize them all to one size"
-            )
-        all_gray = all_gray and _is_gray(mode)
-
-    width, height = size
-    channels = 1 if all_gray else 3
-    x = np.empty((len(files), height, width, channels), dtype=np.uint8)
-    for i, path in enumerate(files):
-        try:
-            with Image.open(path) as im:
-                x[i] = _pixels(im, channels)
-        except (UnidentifiedImageError, OSError, ValueError) as e:
-            raise DatasetError(f"could not read image {path} ({one_line(e)})") from e
-    return x, y
-
-
-def images_under(folder):
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in specs.IMAGE_EXTENSIONS:
-                found.append(Path(root) / name)
-    return found
-
-
-_GRAY_MODES = ("1", "L", "LA", "La", "I", "F")
-
-
-def _is_gray(mode):
-    return mode in _GRAY_MODES or mode.startswith("I;")
-
-
-def _pixels(im, channels):
-    """Decode an open PIL image to a uint8 (H, W, channels) array."""
-    im.seek(0)  # first frame of an animation
-    mode = im.mode
-    if mode.startswith("I;16") or mode == "I":
-        arr = np.asarray(im, dtype=np.float64)
-        # 16-bit samples: I;16 always, I when a value needs more than 8 bits.
-        scale = 257.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 1.0
-        gray = np.clip(np.round(arr / scale), 0, 255).astype(np.uint8)
-    elif _is_gray(mode):
-        if mode in ("LA", "La"):
-            im = _over_black(im.convert("RGBA")).convert("L")
-        gray = np.asarray(im.convert("L"), dtype=np.uint8)
-    else:
-        has_alpha = mode in ("RGBA", "RGBa", "PA") or (mode == "P" and "transparency" in im.info)
-        rgb = _over_black(im.convert("RGBA")) if has_alpha else im.convert("RGB")
-        return np.asarray(rgb, dtype=np.uint8)
-    if channels == 1:
-        return gray[:, :, None]
-    return np.repeat(gray[:, :, None], 3, axis=2)
-
-
-def _over_black(rgba):
-    from PIL import Image
-
-    background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
-    return Image.alpha_composite(background, rgba).convert("RGB")

@@ -34,6 +34,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 
 FORMATS = (
     "an .npz file with an array x (N,H,W) or (N,H,W,C), C=1 or 3, and optional labels y, "
+    "an .npy of such an x (memory-mapped; labels in a sibling NAME.labels.npy), "
     "or a folder of images with one subfolder per class"
 )
 PAIRED_FORMATS = "mnist-5k:edges, mnist-5k:masked, mnist-5k:noisy, or an .npz with arrays a and b (one b per a)"
@@ -59,7 +60,7 @@ def task_name(spec):
 def resolve(spec):
     """What `spec` names: (kind, value).
 
-    Returns ("embedded" | "split" | "keras" | "task", canonical name) or ("npz" | "folder", absolute
+    Returns ("embedded" | "split" | "keras" | "task", canonical name) or ("npz" | "npy" | "folder", absolute
     Path). Raises DatasetError in one line for an unknown name (with the nearest ones) or a
     missing path.
     """
@@ -87,7 +88,7 @@ def resolve(spec):
     if path.is_dir():
         return "folder", path.resolve()
     if path.is_file():
-        return "npz", path.resolve()
+        return ("npy" if path.suffix.lower() == ".npy" else "npz"), path.resolve()
     if path.exists():
         raise DatasetError(f"{path} is neither a file nor a folder; expected {FORMATS}")
     text = str(spec)

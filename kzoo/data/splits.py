@@ -78,7 +78,7 @@ def stratified_split(labels, heldout_share=HELDOUT_SHARE, seed=SPLIT_SEED):
     for c in np.unique(labels):  # ascending
         rows = np.flatnonzero(labels == c)
         n_c = rows.size
-        count = min(max(int(round(share * n_c)), 1), n_c - 1) if n_c >= 2 else 0
+        count = min(max(round(share * n_c), 1), n_c - 1) if n_c >= 2 else 0
         held.append(rng.permutation(rows)[:count])
     held = np.sort(np.concatenate(held)).astype(np.int64)
     mask = np.ones(labels.shape[0], dtype=bool)
