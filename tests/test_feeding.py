@@ -142,3 +142,35 @@ def test_training_on_a_memory_mapped_npy(tmp_path, monkeypatch):
     (row,) = runs.read_history(run)
     assert np.isfinite(row["d_loss"]) and np.isfinite(row["g_loss"])
     assert runs.read_config(run)["hyperparameters"]["image_shape"] == [8, 8, 3]
+
+
+@pytest.mark.benchmarks
+def test_memory_benchmark_reports_peaks_beside_uint8_sizes(tmp_path):
+    """benchmarks/memory.py at a tiny size: three trainings (mnist-5k, a folder, an .npy) in child processes."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "memory.py")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("KERAS_BACKEND", None)  # the script's --backend must suffice
+    result = subprocess.run(
+        [sys.executable, script, "--backend", "jax", "--images", "40", "--size", "8", "--steps", "2",
+         "--batch-size", "8", "--width", "2", "--npy-images", "48", "--json", "--out", str(tmp_path), "--work", str(tmp_path)],
+        check=False, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    report = json.loads(line)
+    assert json.loads((tmp_path / "memory-jax.json").read_text())["cases"] == report["cases"]
+    cases = {row["case"]: row for row in report["cases"]}
+    assert list(cases) == ["mnist-5k", "folder", "npy-baseline", "npy-48"]
+    assert cases["mnist-5k"]["uint8_bytes"] == 5000 * 28 * 28 and cases["folder"]["uint8_bytes"] == 40 * 8 * 8 * 3
+    assert cases["npy-48"]["uint8_bytes"] == 48 * 8 * 8 * 3 and cases["npy-baseline"]["images"] == 2 * 8
+    for row in cases.values():
+        assert row["peak_rss_bytes"] > 50 * 2**20  # a Python process with keras and JAX in it
+        if row["case"] != "mnist-5k":
+            difference = row["peak_rss_bytes"] - cases["mnist-5k"]["peak_rss_bytes"]
+            assert row["minus_mnist_5k_mb"] == round(difference / 2**20, 1)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("kzoo-memory-")] == []  # generated data removed
