@@ -431,3 +431,19 @@ def test_evaluate_refuses_images_the_evaluator_cannot_read(rgb_folder, tmp_path)
     run = tmp_path / "run"
     assert kzoo("train", "dcgan", "--dataset", rgb_folder, "--set", "width=2", "--out", run, *TINY_TRAIN)[0] == 0
     assert_one_line_error(*kzoo("evaluate", run), "28x28x1")
+
+
+def test_naming_the_digit_evaluator_scores_as_the_default_and_the_floor_comes_with_it(tmp_path):
+    run = tmp_path / "run"
+    assert kzoo("train", "dcgan", "--set", "width=2", "--out", run, *TINY_TRAIN)[0] == 0
+    scores = []
+    for extra in ([], ["--evaluator", "digits"]):
+        code, out = kzoo("evaluate", run, "--num", 100, "--json", *extra)
+        assert code == 0, out
+        scores.append(json.loads(out))
+    assert scores[0] == scores[1]
+    assert scores[0]["floor"]["fd"] == pytest.approx(0.222879) and scores[0]["floor"]["n"] == 1000
+    code, out = kzoo("fit-evaluator", "--help")
+    assert code == 0 and "--out" in out and "labelled" in out
+    code, out = kzoo("evaluate", "--help")
+    assert code == 0 and all(option in out for option in ("--evaluator", "--reference", "--inception-weights"))

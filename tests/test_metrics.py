@@ -324,7 +324,8 @@ def test_checksum_mismatch_raises(m, tmp_path, real_train, asset):
 
     src = os.path.join(os.path.dirname(m.evaluator.__file__), "assets")
     for name in os.listdir(src):
-        shutil.copy(os.path.join(src, name), tmp_path / name)
+        if os.path.isfile(os.path.join(src, name)):  # the digit evaluator's files, not the emoji32 folder
+            shutil.copy(os.path.join(src, name), tmp_path / name)
     data = bytearray((tmp_path / asset).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (tmp_path / asset).write_bytes(bytes(data))
@@ -336,3 +337,45 @@ def test_checksum_mismatch_raises(m, tmp_path, real_train, asset):
             m.load_evaluator(str(tmp_path))
         else:
             m.load_reference(str(tmp_path))
+
+
+# ---------------------------------------------------------------- evaluators of any shape
+
+def test_naming_the_digit_evaluator_changes_nothing(m, real_train):
+    x, y = real_train
+    assert m.evaluate_images(x[:300], y[:300], evaluator="digits") == m.evaluate_images(x[:300], y[:300])
+    digits = m.open_evaluator()
+    assert digits.id == "kzoo-digits-v1" and digits.input_shape == (28, 28, 1) and digits.num_classes == 10
+    assert digits.floor == m.load_info()["real_floor_n1000"]
+
+
+def test_coverage_counts_each_class_by_its_own_share():
+    from kzoo.metrics import quality
+
+    shares = np.array([0.6, 0.3, 0.1])
+    min_shares = quality.COVERAGE_SHARE_OF_REAL * shares  # 0.12, 0.06, 0.02
+    assert stats.coverage([870, 100, 30], min_share=min_shares) == 3
+    assert stats.coverage([891, 100, 9], min_share=min_shares) == 2    # the rare class needs 2%
+    assert stats.coverage([100, 800, 100], min_share=min_shares) == 2  # the common one needs 12%
+
+
+@pytest.mark.parametrize("shape, widths, pool", [
+    ((28, 28, 1), [32, 64, 64], True), ((32, 32, 3), [32, 64, 64], True), ((8, 8, 3), [32], True),
+    ((4, 4, 3), [32], False), ((128, 64, 3), [32, 64, 64, 64], True),
+])
+def test_the_evaluator_network_follows_the_image_size(shape, widths, pool):
+    from kzoo.metrics import network
+
+    spec = network.architecture(shape, 5)
+    assert spec["widths"] == widths and spec["pool"] is pool and spec["input_shape"] == list(shape)
+
+
+def test_every_data_set_is_split_by_the_embedded_rule():
+    from kzoo.data import readers
+    from kzoo.data import splits as data_splits
+    from kzoo.metrics import evaluator_data
+
+    for name in ("mnist-5k", "emoji32"):
+        heldout, train = evaluator_data.split(readers.embedded(name)[1])
+        assert np.array_equal(heldout, data_splits.heldout_indices(name)), name
+        assert np.array_equal(train, data_splits.train_indices(name)), name
