@@ -201,6 +201,7 @@ def test_inception_weights_add_the_standard_fid(run, fitted, tmp_path, monkeypat
         pooled = keras.layers.GlobalAveragePooling2D()(inputs)
         return keras.Model(inputs, keras.layers.Dense(inception.FEATURES, activation="tanh")(pooled))
 
+    monkeypatch.setattr(inception, "INPUT_SIZE", 32)  # resized to the network's input all the same, quicker
     monkeypatch.setattr(inception, "build_network", stand_in)
     monkeypatch.setattr(inception, "_NETWORKS", {})
     weights = tmp_path / "inception.h5"
