@@ -7,8 +7,8 @@ Each case runs, in a fresh process,
 
     kzoo train dcgan --backend B --epochs 1 --steps-per-epoch 20 --set width=4 --dataset D
 
-and reads that process's peak resident set (ru_maxrss from os.wait4: the child alone, its file
-pages a memory map touched included). The data sets, generated into a temporary folder:
+and reads that process's peak resident set (VmHWM of /proc/self/status, written as it exits:
+the file pages a memory map touched included). The data sets, generated into a temporary folder:
 
   mnist-5k        the embedded digits (the reference: every difference is against it)
   folder          --images 64x64 RGB PNGs, emoji32's emoji enlarged, shifted and flipped at random
@@ -30,24 +30,45 @@ import subprocess
 import sys
 import tempfile
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common
-
-import numpy as np  # noqa: E402  (after _common, which puts the checkout on sys.path)
 
 CASES = ("mnist-5k", "folder", "npy")
 MB = 2**20
 
 
-def peak_rss_of(command, env):
-    """(exit status, peak resident set in bytes, the output's tail) of `command` in a child process."""
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        tail = output.read()[-2000:].decode(errors="replace")
-    return process.returncode, usage.ru_maxrss * 1024, tail  # Linux: ru_maxrss is in kB
+# The child: kzoo's command line, in-process, writing its own peak resident set (VmHWM) at exit.
+# VmHWM belongs to the process's address space, made fresh at exec; ru_maxrss (getrusage, wait4)
+# is not: Linux carries the forking parent's peak into it, and this script's own memory maps of
+# the files it generated would show up in every child.
+CHILD = r"""
+import atexit, runpy, sys
+
+def report(path=sys.argv[1]):
+    with open("/proc/self/status") as status:
+        peak = next(line for line in status if line.startswith("VmHWM:"))
+    with open(path, "w") as out:
+        out.write(str(int(peak.split()[1]) * 1024))
+
+atexit.register(report)
+sys.argv = ["kzoo"] + sys.argv[2:]
+runpy.run_module("kzoo", run_name="__main__")
+"""
+
+
+def peak_rss_of(command, env, work):
+    """(exit status, peak resident set in bytes, the output's tail) of kzoo `command` (its arguments) in a child process."""
+    report = os.path.join(work, "peak")
+    result = subprocess.run([sys.executable, "-c", CHILD, report, *command], env=env, check=False,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    peak = 0
+    if os.path.exists(report):
+        with open(report) as f:
+            peak = int(f.read())
+        os.remove(report)
+    return result.returncode, peak, result.stdout[-2000:].decode(errors="replace")
 
 
 def emoji_variants(count, size, seed=0):
@@ -94,7 +115,7 @@ def write_npy(path, count, size, chunk=4096):
 
 def train_command(args, dataset, out):
     return [
-        sys.executable, "-m", "kzoo", "train", "dcgan", "--backend", args.backend, "--epochs", "1",
+        "train", "dcgan", "--backend", args.backend, "--epochs", "1",
         "--steps-per-epoch", str(args.steps), "--batch-size", str(args.batch_size), "--set", f"width={args.width}",
         "--seed", "0", "--dataset", dataset, "--out", out,
     ]
@@ -122,7 +143,7 @@ def measure(args, work):
     rows = []
     for case, dataset, images, shape in plan:
         out = os.path.join(work, f"run-{case}")
-        code, peak, tail = peak_rss_of(train_command(args, dataset, out), env)
+        code, peak, tail = peak_rss_of(train_command(args, dataset, out), env, work)
         if code != 0:
             raise SystemExit(f"kzoo train on {case} failed ({code}):\n{tail}")
         shutil.rmtree(out, ignore_errors=True)
@@ -171,7 +192,7 @@ def main(argv=None):
         "backend": args.backend,
         "command": f"kzoo train dcgan --epochs 1 --steps-per-epoch {args.steps} --batch-size {args.batch_size} "
                    f"--set width={args.width} --dataset D",
-        "measure": "peak resident set of the training process (ru_maxrss), MB",
+        "measure": "peak resident set of the training process (VmHWM), MB",
         "cases": rows,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": _common.cpu_model(),

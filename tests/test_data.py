@@ -1,6 +1,8 @@
 """kzoo.data: the embedded dataset, .npz files, image folders, and one-line errors. No network."""
 
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -229,6 +231,12 @@ def test_npy_is_memory_mapped_with_sibling_labels(tmp_path):
     assert isinstance(x, np.memmap) and x.dtype == np.uint8 and x.shape == (10, 4, 4, 1)
     assert not x.flags.writeable and y is None
     np.testing.assert_array_equal(x[..., 0], pixels)
+    # Batches are read from the file, not through the map (kzoo.data.batches.gather): the same rows.
+    from kzoo.data import batches
+
+    rows = np.array([7, 2, 9, 0])
+    assert Path(batches._mapped_file(x)[0]).samefile(path)
+    np.testing.assert_array_equal(batches.gather(x, rows)[..., 0], pixels[rows])
     np.testing.assert_array_equal(data.load(str(path))[0], data.to_model_range(pixels[..., None]))
     _npy(tmp_path / "big.labels.npy", np.arange(10).reshape(10, 1) % 3)
     x, y = data.load_pixels(str(path))
