@@ -38,10 +38,11 @@ holds them so and converts one batch at a time.
   most 1 are read as [0, 1], floats in [-1, 1] with a negative value as [-1, 1],
   floats in [0, 255] with a value above 1 as 0-255.
 - a path to an ``.npy`` file holding such an ``x`` alone, for data sets larger than memory: it is
-  memory-mapped (``np.load(mmap_mode="r")``) and never read whole. Training gathers each batch
-  from the map; uint8 pixels need no check (nothing is read but the header), other integer
-  types are checked against 0-255 by reading the file in 64 MB chunks, floats are read whole
-  into memory (their range decides how they are read). Labels, optional, are a sibling file
+  memory-mapped (``np.load(mmap_mode="r")``) and never read whole. Training reads each batch's
+  rows from the file (plain reads: no page of the file stays in the process); uint8 pixels need
+  no check (nothing is read but the header), other integer types are checked against 0-255 by
+  reading the file in 64 MB chunks, floats are read whole into memory (their range decides how
+  they are read). Labels, optional, are a sibling file
   named like it with ``.labels.npy`` for ``.npy`` (``big.npy`` -> ``big.labels.npy``): N integer
   labels, shape (N,) or (N, 1). An .npz cannot be memory-mapped (it is a zip, usually
   compressed): write big data sets with ``np.save`` or ``np.lib.format.open_memmap``.
